@@ -1,0 +1,79 @@
+"""Argument checks shared by the public functions.
+
+Every public function of :mod:`winit_edu` validates its arguments with these
+helpers, so that a mistake produces an error that names the parameter and the
+values it accepts, instead of a numpy traceback three calls deeper.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def check_shape(shape, *, name="shape", min_ndim=1):
+    """Return ``shape`` as a tuple of positive Python ints, or raise.
+
+    An int ``n`` is accepted as the 1-D shape ``(n,)``.
+    """
+    if isinstance(shape, (numbers.Integral, np.integer)) and not isinstance(shape, bool):
+        shape = (int(shape),)
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"{name} must be a tuple of positive ints, got {type(shape).__name__}")
+    out = []
+    for dim in shape:
+        if isinstance(dim, bool) or not isinstance(dim, (numbers.Integral, np.integer)):
+            raise TypeError(f"{name} must contain only ints, got {shape!r}")
+        if dim <= 0:
+            raise ValueError(f"{name} must contain only positive dimensions, got {tuple(shape)!r}")
+        out.append(int(dim))
+    if len(out) < min_ndim:
+        raise ValueError(
+            f"{name} must have at least {min_ndim} dimension(s), got {tuple(out)!r}"
+            + (" (fan_in and fan_out are undefined for a 1-D shape)" if min_ndim == 2 else "")
+        )
+    return tuple(out)
+
+
+def check_choice(value, choices, *, name):
+    """Raise ValueError unless ``value`` is one of ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return value
+
+
+def check_real(value, *, name, min_value=None, max_value=None, min_inclusive=True, max_inclusive=True):
+    """Return ``value`` as a float after checking its type and range."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if min_value is not None and (value < min_value or (value == min_value and not min_inclusive)):
+        op = ">=" if min_inclusive else ">"
+        raise ValueError(f"{name} must be {op} {min_value}, got {value}")
+    if max_value is not None and (value > max_value or (value == max_value and not max_inclusive)):
+        op = "<=" if max_inclusive else "<"
+        raise ValueError(f"{name} must be {op} {max_value}, got {value}")
+    return value
+
+
+def check_int(value, *, name, min_value=None):
+    """Return ``value`` as an int after checking its type and lower bound."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    value = int(value)
+    if min_value is not None and value < min_value:
+        raise ValueError(f"{name} must be >= {min_value}, got {value}")
+    return value
+
+
+def check_dtype(dtype, *, name="dtype"):
+    """Accept float32 or float64 (as a numpy dtype, type or string)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be float32 or float64, got {dtype!r}") from None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"{name} must be float32 or float64, got {dt}")
+    return dt

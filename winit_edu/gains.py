@@ -1,0 +1,76 @@
+"""Gains: the factor by which an initializer's standard deviation is scaled
+so that a nonlinearity neither shrinks nor grows the signal.
+
+With ``Var(w) = gain**2 / fan_in``, a layer followed by the nonlinearity keeps
+the second moment of its inputs, to first order. The values below are
+PyTorch's ``torch.nn.init.calculate_gain``:
+
+============== ======================== =============================================
+nonlinearity   gain                     where it comes from
+============== ======================== =============================================
+linear         1                        Var(y) = fan_in Var(w) Var(x)   (LeCun)
+sigmoid        1                        convention (sigmoid'(0) = 1/4 would say 4)
+tanh           5/3                      empirical choice, see the tanh chapter
+relu           sqrt(2)                  ReLU halves the second moment   (He)
+leaky_relu     sqrt(2 / (1 + slope**2)) a leaky ReLU keeps (1 + slope**2)/2 of it
+selu           3/4                      empirical; SELU's own derivation uses 1
+============== ======================== =============================================
+"""
+from __future__ import annotations
+
+import math
+
+from ._checks import check_choice, check_real
+
+NONLINEARITIES = ("linear", "identity", "sigmoid", "tanh", "relu", "leaky_relu", "selu")
+
+
+def calculate_gain(nonlinearity, param=None):
+    """Recommended gain for a nonlinearity, matching PyTorch's ``calculate_gain``.
+
+    Parameters
+    ----------
+    nonlinearity : str
+        One of ``"linear"``, ``"identity"``, ``"sigmoid"``, ``"tanh"``,
+        ``"relu"``, ``"leaky_relu"``, ``"selu"``.
+    param : float, optional
+        Negative slope of ``"leaky_relu"`` (default 0.01, as in PyTorch).
+        Not accepted for the other nonlinearities.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``nonlinearity`` is unknown, or ``param`` is given for a
+        nonlinearity that has no parameter.
+    TypeError
+        If ``param`` is not a real number.
+
+    References
+    ----------
+    He et al. (2015), "Delving deep into rectifiers", eq. 10 and the
+    leaky-ReLU variant; PyTorch ``torch.nn.init.calculate_gain``.
+
+    Examples
+    --------
+    >>> round(calculate_gain("relu"), 6)
+    1.414214
+    >>> round(calculate_gain("leaky_relu", 0.2), 6)
+    1.38675
+    """
+    check_choice(nonlinearity, NONLINEARITIES, name="nonlinearity")
+    if nonlinearity != "leaky_relu" and param is not None:
+        raise ValueError(f"param is only accepted for nonlinearity='leaky_relu', got param={param!r}")
+    if nonlinearity in ("linear", "identity", "sigmoid"):
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3.0
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "selu":
+        return 3.0 / 4.0
+    slope = 0.01 if param is None else check_real(param, name="param")
+    return math.sqrt(2.0 / (1.0 + slope**2))

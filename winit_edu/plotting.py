@@ -1,0 +1,201 @@
+"""One figure style for the whole book, and the few plots every chapter draws.
+
+Call :func:`use_style` once at the top of a notebook. Every helper takes an
+optional ``ax`` and returns it, so figures compose into small multiples.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+
+#: Colors used consistently: an initializer keeps its color in every chapter.
+COLORS = {
+    "zeros": "#7f7f7f", "constant": "#8c564b", "uniform": "#bcbd22", "normal": "#17becf",
+    "lecun": "#9467bd", "glorot": "#1f77b4", "he": "#d62728", "orthogonal": "#2ca02c",
+    "sparse": "#e377c2", "default": "#ff7f0e",
+}
+
+STYLE = {
+    "figure.figsize": (6.4, 3.8),
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "figure.constrained_layout.use": True,
+}
+
+
+def use_style():
+    """Apply the book's matplotlib style (white background, light grid, readable sizes).
+
+    Figures are drawn on white so they stay readable when the HTML book is
+    shown in a dark theme.
+    """
+    mpl.rcParams.update(STYLE)
+
+
+def color_for(name):
+    """The book's color for an initializer family (``"he_normal"`` -> He's red).
+
+    Examples
+    --------
+    >>> color_for("he_normal")
+    '#d62728'
+    """
+    name = str(name).replace("xavier", "glorot").replace("kaiming", "he")
+    for key, value in COLORS.items():
+        if name.startswith(key):
+            return value
+    return COLORS["default"]
+
+
+def _ax(ax):
+    return plt.gca() if ax is None else ax
+
+
+def label_axes(ax, title=None, xlabel=None, ylabel=None):
+    """Set title and axis labels in one call; returns ``ax``."""
+    if title is not None:
+        ax.set_title(title)
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    return ax
+
+
+def plot_layer_histograms(arrays, ax=None, layers=None, bins=80, value_range=None,
+                          title=None, xlabel="value", cmap="viridis"):
+    """Overlaid normalized histograms, one per layer (Glorot & Bengio's figure style).
+
+    Parameters
+    ----------
+    arrays : list of numpy.ndarray
+        One array per layer (activations or gradients).
+    ax : matplotlib Axes, optional
+    layers : list of int, optional
+        Which layers to draw (default: all); labels are 1-based.
+    bins : int, default 80
+    value_range : (float, float), optional
+        Histogram range; default is the 0.5th to 99.5th percentile of all data.
+    title, xlabel : str
+    cmap : str
+        Colormap from first (dark) to last layer.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _ax(ax)
+    layers = list(range(len(arrays))) if layers is None else list(layers)
+    finite = [np.asarray(arrays[l]).ravel() for l in layers]
+    finite = [a[np.isfinite(a)] for a in finite]
+    if value_range is None:
+        allv = np.concatenate(finite)
+        value_range = tuple(np.percentile(allv, [0.5, 99.5])) if allv.size else (-1.0, 1.0)
+        if value_range[0] == value_range[1]:
+            value_range = (value_range[0] - 1.0, value_range[1] + 1.0)
+    colors = plt.get_cmap(cmap)(np.linspace(0.0, 0.9, max(len(layers), 1)))
+    for color, l, a in zip(colors, layers, finite):
+        ax.hist(a, bins=bins, range=value_range, density=True, histtype="step", color=color,
+                label=f"layer {l + 1}", linewidth=1.2)
+    ax.legend(ncol=2)
+    return label_axes(ax, title, xlabel, "density")
+
+
+def plot_depth_profile(values, ax=None, label=None, color=None, ylabel="standard deviation",
+                       title=None, logy=True, marker="o"):
+    """A per-layer quantity against depth; several rows (seeds) give a mean line and a min-max band.
+
+    Parameters
+    ----------
+    values : array, shape (layers,) or (runs, layers)
+    ax : matplotlib Axes, optional
+    label, color : str, optional
+    ylabel, title : str
+    logy : bool, default True
+    marker : str, default "o"
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _ax(ax)
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    depth = np.arange(1, values.shape[1] + 1)
+    mean = np.nanmean(values, axis=0) if np.isfinite(values).any() else values[0]
+    line, = ax.plot(depth, mean, marker=marker, markersize=3, label=label, color=color)
+    if values.shape[0] > 1:
+        ax.fill_between(depth, np.nanmin(values, axis=0), np.nanmax(values, axis=0),
+                        color=line.get_color(), alpha=0.2, linewidth=0)
+    if logy:
+        ax.set_yscale("log")
+    if label is not None:
+        ax.legend()
+    return label_axes(ax, title, "layer", ylabel)
+
+
+def plot_curves(history, ax=None, metric="train_loss", label=None, color=None, title=None,
+                logy=False, per_seed=False):
+    """Learning curves of an ensemble: median and min-max band over seeds, failures marked.
+
+    Members that diverged are marked with an ``x`` at the step where they
+    failed and counted in the legend, so a failure is never plotted as if it
+    were a curve.
+
+    Parameters
+    ----------
+    history : History
+    ax : matplotlib Axes, optional
+    metric : str, default "train_loss"
+        ``"train_loss"``, ``"train_accuracy"``, ``"val_loss"``, ``"val_accuracy"``
+        or ``"step_loss"`` (minibatch loss at every step).
+    label, color, title : optional
+    logy : bool, default False
+    per_seed : bool, default False
+        Also draw every member as a thin line.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _ax(ax)
+    if not hasattr(history, metric):
+        raise ValueError(f"metric must be an attribute of History such as 'train_loss', got {metric!r}")
+    values = np.asarray(getattr(history, metric), dtype=float)
+    steps = np.arange(values.shape[0]) if metric == "step_loss" else np.asarray(history.eval_steps)
+    n_bad = int(history.diverged.sum())
+    if label is not None and n_bad:
+        label = f"{label} ({n_bad}/{len(history.seeds)} diverged)"
+    ok = ~history.diverged
+    finite_rows = values[:, ok] if ok.any() else np.full((len(steps), 1), np.nan)
+    with np.errstate(all="ignore"):
+        median = np.nanmedian(finite_rows, axis=1) if ok.any() else finite_rows[:, 0]
+    line, = ax.plot(steps, median, label=label, color=color, linewidth=1.6)
+    if ok.sum() > 1:
+        ax.fill_between(steps, np.nanmin(finite_rows, axis=1), np.nanmax(finite_rows, axis=1),
+                        color=line.get_color(), alpha=0.2, linewidth=0)
+    if per_seed:
+        ax.plot(steps, values, color=line.get_color(), alpha=0.3, linewidth=0.6)
+    for s in np.flatnonzero(history.diverged):
+        step = history.diverged_step[s]
+        ax.axvline(step, color=line.get_color(), linestyle=":", linewidth=0.8)
+        ax.plot([step], [ax.get_ylim()[1]], marker="x", color=line.get_color(), clip_on=False)
+    if logy:
+        ax.set_yscale("log")
+    if label is not None:
+        ax.legend()
+    pretty = metric.replace("_", " ")
+    return label_axes(ax, title, "training step", pretty)

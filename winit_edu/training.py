@@ -1,0 +1,265 @@
+"""Minibatch SGD with momentum, for every ensemble member at once.
+
+:func:`train` is deliberately a short loop: shuffle, forward, loss, backward,
+update. Two things make it fit for experiments:
+
+* each member shuffles the data with its own seed's stream, so member ``s``
+  of an ensemble trains exactly as ``MLP(..., seeds=seeds[s])`` would alone;
+* a member whose loss becomes inf or nan is *detected* at the step it
+  happens, with the first layer where the forward pass stopped being finite.
+  By default :class:`TrainingDiverged` is raised; with
+  ``on_divergence="stop"`` that member is frozen, its later losses are nan,
+  and :attr:`History.diverged_step` says when it failed, so a plot can show
+  the failure instead of drawing garbage.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._checks import check_choice, check_int, check_real
+from .losses import LOSSES, get_loss
+from .network import seed_streams
+
+
+class TrainingDiverged(FloatingPointError):
+    """Raised when a loss or activation becomes inf or nan during training."""
+
+
+@dataclass
+class History:
+    """Learning curves of every member.
+
+    Attributes
+    ----------
+    seeds : list of int
+    step_loss : (steps, S) array
+        Minibatch loss at every step (nan after a member diverged).
+    eval_steps : (E,) array
+        Steps at which the full data were evaluated (0 is before training).
+    train_loss, train_accuracy, val_loss, val_accuracy : (E, S) arrays
+        Full-data loss and accuracy (accuracy is nan for squared error
+        without class labels; validation arrays are empty without
+        validation data).
+    diverged_step : (S,) int array
+        Step at which each member diverged, -1 if it did not.
+    diverged_layer : (S,) int array
+        First layer whose output was not finite at that step (-1 if none).
+    """
+
+    seeds: list
+    step_loss: np.ndarray
+    eval_steps: np.ndarray
+    train_loss: np.ndarray
+    train_accuracy: np.ndarray
+    val_loss: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    val_accuracy: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    diverged_step: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=int))
+    diverged_layer: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=int))
+
+    @property
+    def diverged(self):
+        """Boolean mask of the members that diverged."""
+        return self.diverged_step >= 0
+
+    def report(self):
+        """One line per diverged member, or a line saying none did."""
+        lines = [f"seed {s}: non-finite values at step {st}, first in layer {la}"
+                 for s, st, la in zip(self.seeds, self.diverged_step, self.diverged_layer) if st >= 0]
+        return "\n".join(lines) if lines else f"all {len(self.seeds)} runs stayed finite"
+
+
+def _accuracy(outputs, labels):
+    return (outputs.argmax(axis=-1) == labels).mean(axis=-1)
+
+
+def evaluate(net, X, y, loss="cross_entropy"):
+    """Loss and accuracy of every member on the full data ``(X, y)``.
+
+    Parameters
+    ----------
+    net : MLP
+    X : array, shape (N, n_0)
+    y : array
+        Integer labels (N,) for cross-entropy; targets (N, k) for squared
+        error, or integer labels, which are one-hot encoded.
+    loss : {"cross_entropy", "squared_error"}
+
+    Returns
+    -------
+    loss, accuracy : (S,) arrays
+        Accuracy is nan when ``y`` holds real-valued targets.
+    """
+    check_choice(loss, LOSSES, name="loss")
+    with np.errstate(all="ignore"):
+        out = net.forward(X)
+        labels, targets = _labels_and_targets(y, loss, out.shape[-1], net.dtype)
+        value, _ = get_loss(loss)(out, targets)
+        acc = _accuracy(out, labels) if labels is not None else np.full(net.n_members, np.nan)
+    return value, acc
+
+
+def _labels_and_targets(y, loss, n_out, dtype):
+    y = np.asarray(y)
+    if loss == "cross_entropy":
+        return y, y
+    if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
+        return y, np.eye(n_out, dtype=dtype)[y]
+    return None, y.astype(dtype)
+
+
+def _first_bad_layer(net, member):
+    for l, z in enumerate(net._pre):
+        if not np.isfinite(z[member if z.shape[0] > 1 else 0]).all():
+            return l
+    for l, w in enumerate(net.weights):
+        if not np.isfinite(w[member]).all():
+            return l
+    return -1
+
+
+def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=64, epochs=10,
+          X_val=None, y_val=None, eval_every=None, on_divergence="raise"):
+    """Train every member of ``net`` in place with minibatch SGD (+ momentum).
+
+    The update is ``v <- momentum * v - lr * grad; p <- p + v``. Each epoch
+    every member visits the data in its own random order; the last partial
+    batch of an epoch is dropped.
+
+    Parameters
+    ----------
+    net : MLP
+    X : array, shape (N, n_0)
+    y : array
+        Labels (N,) of int for cross-entropy; targets (N, k) or labels for
+        squared error.
+    loss : {"cross_entropy", "squared_error"}, default "cross_entropy"
+    lr : float, default 0.1
+        Learning rate, ``> 0``.
+    momentum : float in [0, 1), default 0.0
+    batch_size : int, default 64
+        ``1 <= batch_size <= N``.
+    epochs : int, default 10
+    X_val, y_val : arrays, optional
+        Validation data, evaluated together with the training data.
+    eval_every : int, optional
+        Evaluate on the full data every this many steps (default: once per
+        epoch). Step 0 (the initial point) is always evaluated.
+    on_divergence : {"raise", "stop"}, default "raise"
+        What to do when a member's loss becomes inf or nan.
+
+    Returns
+    -------
+    History
+
+    Raises
+    ------
+    TrainingDiverged
+        With ``on_divergence="raise"``, naming the seed, step and layer.
+    ValueError, TypeError
+        For invalid arguments.
+
+    Examples
+    --------
+    >>> from winit_edu import MLP, make_xor
+    >>> X, y = make_xor(200, rng=0)
+    >>> net = MLP([2, 8, 2], activation="tanh", seeds=[0, 1])
+    >>> hist = train(net, X, y, lr=0.5, epochs=5, batch_size=20)
+    >>> hist.train_loss.shape
+    (6, 2)
+    """
+    check_choice(loss, LOSSES, name="loss")
+    check_choice(on_divergence, ("raise", "stop"), name="on_divergence")
+    lr = check_real(lr, name="lr", min_value=0.0, min_inclusive=False)
+    momentum = check_real(momentum, name="momentum", min_value=0.0, max_value=1.0, max_inclusive=False)
+    epochs = check_int(epochs, name="epochs", min_value=0)
+    X = np.asarray(X, dtype=net.dtype)
+    n = X.shape[0]
+    batch_size = check_int(batch_size, name="batch_size", min_value=1)
+    if batch_size > n:
+        raise ValueError(f"batch_size must be at most the number of samples ({n}), got {batch_size}")
+    steps_per_epoch = n // batch_size
+    eval_every = steps_per_epoch if eval_every is None else check_int(eval_every, name="eval_every", min_value=1)
+    labels, targets = _labels_and_targets(y, loss, net.sizes[-1], net.dtype)
+    if len(targets) != n:
+        raise ValueError(f"X and y must have the same number of samples, got {n} and {len(targets)}")
+    loss_fn = get_loss(loss)
+    S = net.n_members
+    data_rngs = [seed_streams(s)[2] for s in net.seeds]
+    velocity = [np.zeros_like(p) for p in net.parameters()] if momentum > 0 else None
+    total = epochs * steps_per_epoch
+
+    step_loss = np.full((total, S), np.nan)
+    evals, train_curve, val_curve = [], [], []
+    diverged_step = np.full(S, -1)
+    diverged_layer = np.full(S, -1)
+    has_val = X_val is not None
+
+    def record(step):
+        evals.append(step)
+        train_curve.append(evaluate(net, X, y, loss))
+        if has_val:
+            val_curve.append(evaluate(net, X_val, y_val, loss))
+
+    record(0)
+    step = 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for _ in range(epochs):
+            order = np.stack([r.permutation(n) for r in data_rngs])  # (S, n)
+            for i in range(steps_per_epoch):
+                idx = order[:, i * batch_size:(i + 1) * batch_size]
+                out = net.forward(X[idx])
+                value, grad = loss_fn(out, targets[idx])
+                step_loss[step] = value
+                bad = ~np.isfinite(value) & (diverged_step < 0)
+                if bad.any():
+                    for s in np.flatnonzero(bad):
+                        diverged_step[s], diverged_layer[s] = step, _first_bad_layer(net, s)
+                    if on_divergence == "raise":
+                        s = int(np.flatnonzero(bad)[0])
+                        raise TrainingDiverged(
+                            f"training diverged: seed {net.seeds[s]} produced a non-finite loss at step "
+                            f"{step}, first non-finite values in layer {diverged_layer[s]}; lower the "
+                            "learning rate or the initial scale, or pass on_divergence='stop' to record it")
+                frozen = diverged_step >= 0
+                any_frozen = frozen.any()
+                grad_w, grad_b, _ = net.backward(grad)
+                grads = [g for pair in zip(grad_w, grad_b) for g in pair]
+                for k, (p, g) in enumerate(zip(net.parameters(), grads)):
+                    if any_frozen:
+                        g[frozen] = 0.0  # a diverged member keeps its last parameters
+                    if velocity is None:
+                        p -= lr * g
+                    else:
+                        v = velocity[k]
+                        v *= momentum
+                        v -= lr * g
+                        p += v
+                step += 1
+                if step % eval_every == 0:
+                    record(step)
+                if frozen.all():
+                    break
+            if (diverged_step >= 0).all():
+                break
+    if evals[-1] != step:
+        record(step)
+    frozen = diverged_step >= 0
+    train_curve = np.array(train_curve)  # (E, 2, S)
+    hist = History(
+        seeds=list(net.seeds),
+        step_loss=step_loss,
+        eval_steps=np.array(evals),
+        train_loss=train_curve[:, 0],
+        train_accuracy=train_curve[:, 1],
+        diverged_step=diverged_step,
+        diverged_layer=diverged_layer,
+    )
+    if has_val:
+        val_curve = np.array(val_curve)
+        hist.val_loss, hist.val_accuracy = val_curve[:, 0], val_curve[:, 1]
+    for arr in (hist.train_loss, hist.train_accuracy, hist.val_loss, hist.val_accuracy):
+        if arr.size:
+            arr[np.asarray(hist.eval_steps)[:, None] > np.where(frozen, diverged_step, total)[None, :]] = np.nan
+    return hist
