@@ -21,6 +21,7 @@ Modules, one idea each:
 ``explore``         widgets that work live and in the static HTML book
 =================== =========================================================
 """
+from . import diagnostics, explore, plotting, theory
 from .activations import ACTIVATIONS, Activation, derivative, get_activation
 from .data import load_dataset, load_digits, make_moons, make_spirals, make_xor, train_test_split
 from .distributions import constant, normal, ones, truncated_normal, truncated_std_factor, uniform, zeros

@@ -50,6 +50,8 @@ def live(draw, **controls):
     -------
     ipywidgets.VBox
     """
+    from IPython.display import display
+
     w = _widgets()
     ctrls = {name: _control(name, spec) for name, spec in controls.items()}
     out = w.Output()
@@ -58,7 +60,8 @@ def live(draw, **controls):
         with out:
             out.clear_output(wait=True)
             fig = draw(**{n: c.value for n, c in ctrls.items()})
-            plt.show(fig)
+            display(fig)  # plt.show takes no figure (TypeError outside the inline backend)
+            plt.close(fig)
 
     for c in ctrls.values():
         c.observe(redraw, names="value")

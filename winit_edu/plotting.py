@@ -199,3 +199,44 @@ def plot_curves(history, ax=None, metric="train_loss", label=None, color=None, t
         ax.legend()
     pretty = metric.replace("_", " ")
     return label_axes(ax, title, "training step", pretty)
+
+
+def plot_decision_boundary(net, X, y, member=0, ax=None, title=None, resolution=150, margin=0.5):
+    """Class regions of a 2-D classifier with the data on top.
+
+    Parameters
+    ----------
+    net : MLP
+        A network with two inputs.
+    X : (n, 2) array
+    y : (n,) int array
+    member : int, default 0
+        Which ensemble member to draw.
+    ax : matplotlib Axes, optional
+    title : str, optional
+    resolution : int, default 150
+        Grid points per axis.
+    margin : float, default 0.5
+        Space around the data, in input units.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _ax(ax)
+    X = np.asarray(X)
+    if net.sizes[0] != 2 or X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError("plot_decision_boundary needs a network and data with exactly 2 input features")
+    (x0, y0), (x1, y1) = X.min(axis=0) - margin, X.max(axis=0) + margin
+    gx, gy = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
+    grid = np.column_stack([gx.ravel(), gy.ravel()])
+    with np.errstate(all="ignore"):
+        pred = net.forward(grid)[member].argmax(axis=-1).reshape(gx.shape)
+    n_classes = net.sizes[-1]
+    cmap = plt.get_cmap("coolwarm" if n_classes == 2 else "tab10")
+    ax.contourf(gx, gy, pred, levels=np.arange(n_classes + 1) - 0.5, cmap=cmap, alpha=0.25)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, s=8, edgecolors="none",
+               vmin=-0.5, vmax=n_classes - 0.5)
+    ax.set_aspect("equal")
+    ax.grid(False)
+    return label_axes(ax, title, "$x_1$", "$x_2$")

@@ -45,7 +45,8 @@ class History:
     diverged_step : (S,) int array
         Step at which each member diverged, -1 if it did not.
     diverged_layer : (S,) int array
-        First layer whose output was not finite at that step (-1 if none).
+        First layer (counted from 1, as in the plots) whose pre-activations
+        were not finite at that step (-1 if none).
     """
 
     seeds: list
@@ -110,12 +111,13 @@ def _labels_and_targets(y, loss, n_out, dtype):
 
 
 def _first_bad_layer(net, member):
+    # 1-based, like the "layer 1 .. L" labels of the book's plots
     for l, z in enumerate(net._pre):
         if not np.isfinite(z[member if z.shape[0] > 1 else 0]).all():
-            return l
+            return l + 1
     for l, w in enumerate(net.weights):
         if not np.isfinite(w[member]).all():
-            return l
+            return l + 1
     return -1
 
 
@@ -211,7 +213,8 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
                 idx = order[:, i * batch_size:(i + 1) * batch_size]
                 out = net.forward(X[idx])
                 value, grad = loss_fn(out, targets[idx])
-                step_loss[step] = value
+                # a member that diverged at an earlier step is frozen: its later losses are nan
+                step_loss[step] = np.where(diverged_step >= 0, np.nan, value)
                 bad = ~np.isfinite(value) & (diverged_step < 0)
                 if bad.any():
                     for s in np.flatnonzero(bad):
@@ -229,6 +232,8 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
                 for k, (p, g) in enumerate(zip(net.parameters(), grads)):
                     if any_frozen:
                         g[frozen] = 0.0  # a diverged member keeps its last parameters
+                        if velocity is not None:
+                            velocity[k][frozen] = 0.0  # ... also with momentum
                     if velocity is None:
                         p -= lr * g
                     else:

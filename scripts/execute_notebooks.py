@@ -1,0 +1,67 @@
+"""Re-execute the book's notebooks in place and store their outputs and widget state.
+
+Usage (from the repository root, after `pip install -r requirements.txt`)::
+
+    python scripts/execute_notebooks.py                     # every notebook in book/
+    python scripts/execute_notebooks.py book/06_he.ipynb    # just one
+
+Run this after a deliberate change to a notebook or to `winit_edu`, review
+the diff of the outputs, and commit the notebooks: the book renders these
+stored outputs, and `pytest` (nbval) checks that re-execution reproduces them.
+Widget state is stored so precomputed widgets work in the HTML book.
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+
+def execute(path: pathlib.Path, timeout: int) -> float:
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["kernelspec"] = KERNELSPEC
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        store_widget_state=True,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    start = time.perf_counter()
+    client.execute()
+    elapsed = time.perf_counter() - start
+    nb.metadata.pop("widgets", None) if not _has_widgets(nb) else None
+    nb.metadata.get("language_info", {}).pop("version", None)  # keep diffs free of the patch version
+    nbformat.write(nb, path)
+    return elapsed
+
+
+def _has_widgets(nb) -> bool:
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    return bool(state.get("state"))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", type=pathlib.Path)
+    parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    args = parser.parse_args(argv)
+    paths = args.notebooks or sorted((ROOT / "book").glob("*.ipynb"))
+    total = 0.0
+    for path in paths:
+        seconds = execute(path.resolve(), args.timeout)
+        total += seconds
+        print(f"{seconds:7.1f} s  {path}")
+    print(f"{total:7.1f} s  total")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
