@@ -17,6 +17,11 @@ import io
 
 import matplotlib.pyplot as plt
 
+#: Every widget built in this process as ``(kind, draw, controls, fixed)``, where
+#: ``controls`` maps each control to its list of values. The benchmark suite
+#: replays them to time one update per slider move; nothing else reads it.
+BUILT = []
+
 
 def _widgets():
     import ipywidgets
@@ -65,6 +70,7 @@ def live(draw, **controls):
 
     for c in ctrls.values():
         c.observe(redraw, names="value")
+    BUILT.append(("live", draw, {n: list(getattr(c, "options", [c.value])) for n, c in ctrls.items()}, {}))
     redraw()
     return w.VBox([w.HBox(list(ctrls.values())), out])
 
@@ -122,6 +128,7 @@ def scrubber(draw, name, values, dpi=80, **fixed):
     values = list(values)
     if not values:
         raise ValueError("values must contain at least one value")
+    BUILT.append(("scrubber", draw, {name: values}, dict(fixed)))
     frames = [w.Image(value=figure_png(draw(**{name: v}, **fixed), dpi=dpi), format="png") for v in values]
     labels = [str(v) for v in values]
     slider = w.SelectionSlider(options=labels, description=name,

@@ -1,0 +1,314 @@
+"""The winit-edu benchmark suite: one table of the speeds readers and CI feel.
+
+Usage, after the README's set-up (PyTorch is optional, for the comparison column)::
+
+    pip install torch==2.13.0          # optional: the CPU build, benchmark-only
+    python benchmarks/run.py           # full run, a few minutes on 2 cores
+    python benchmarks/run.py --quick   # seconds: checks that every benchmark still runs
+
+Sections (``--only`` picks some): ``training`` (winit_edu vs PyTorch steps/s),
+``seeds`` (ensemble vs sequential seeds), ``flops`` (achieved rate vs numpy's
+matmul), ``book`` (cold notebook execution, incremental build, peak memory),
+``widgets`` (one update per slider move).
+
+Method: every figure is the median over repeated runs; where two things are
+compared they run in the same process, interleaved (A, B, A, B, ...), and
+the ratio is the median of the per-round ratios, because these machines are
+noisy. Nothing here is a test: pytest asserts no timing.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import winit_edu as wi  # noqa: E402
+from winit_edu.losses import softmax_cross_entropy  # noqa: E402
+
+#: The book's workloads: (name, layer sizes, batch size, activation).
+WORKLOADS = [
+    ("(a) 2-D toy: 2-5x32-2, batch 64", [2] + [32] * 5 + [2], 64, "tanh"),
+    ("(b) digits: 64-3x256-10, batch 128", [64] + [256] * 3 + [10], 128, "relu"),
+    ("(c) deep: 64-30x64-10, batch 128", [64] + [64] * 30 + [10], 128, "relu"),
+]
+
+ROWS = []  # (section, item, value, goal, note)
+
+
+def row(section, item, value, goal="", note=""):
+    ROWS.append((section, item, value, goal, note))
+    print(f"  {item}: {value}  {goal}  {note}", flush=True)
+
+
+def median_time(fn, repeats, inner=1):
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        times.append((time.perf_counter() - t) / inner)
+    return statistics.median(times)
+
+
+def interleaved(fn_a, fn_b, rounds, inner):
+    """Median per-call time of a and b, and the median of the per-round ratios t_b / t_a."""
+    ta, tb = [], []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        for _ in range(inner):
+            fn_a()
+        ta.append((time.perf_counter() - t) / inner)
+        t = time.perf_counter()
+        for _ in range(inner):
+            fn_b()
+        tb.append((time.perf_counter() - t) / inner)
+    return statistics.median(ta), statistics.median(tb), statistics.median([b / a for a, b in zip(ta, tb)])
+
+
+# ---------------------------------------------------------------- winit_edu step
+
+
+def winit_step_fn(sizes, batch, activation, seeds=(0,), dtype="float32", lr=0.01, momentum=0.9):
+    """One SGD+momentum step of winit_edu's MLP on a fixed random batch (what wi.train does per step)."""
+    net = wi.MLP(sizes, activation=activation, weight_init="he_normal", seeds=list(seeds), dtype=dtype)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((batch, sizes[0])).astype(dtype)
+    y = rng.integers(0, sizes[-1], size=batch)
+    velocity = [np.zeros_like(p) for p in net.parameters()]
+
+    def step():
+        out = net.forward(X)
+        _, grad = softmax_cross_entropy(out, y)
+        gw, gb, _ = net.backward(grad)
+        for p, v, g in zip(net.parameters(), velocity, [g for pair in zip(gw, gb) for g in pair]):
+            v *= momentum
+            v -= lr * g
+            p += v
+
+    return step
+
+
+def torch_step_fn(sizes, batch, activation, lr=0.01, momentum=0.9):
+    import torch
+
+    torch.manual_seed(0)
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(torch.nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.Tanh() if activation == "tanh" else torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    X = torch.randn(batch, sizes[0])
+    y = torch.randint(0, sizes[-1], (batch,))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def bench_training(quick):
+    print("== training speed: winit_edu vs PyTorch (float32, SGD with momentum)")
+    try:
+        import torch
+
+        torch.set_num_threads(os.cpu_count() or 1)
+        have_torch = True
+    except ImportError:
+        have_torch = False
+        row("training", "PyTorch", "skipped", "", "torch not installed: pip install torch==2.13.0")
+    rounds, inner = (3, 5) if quick else (15, 60)
+    for name, sizes, batch, act in WORKLOADS:
+        ours = winit_step_fn(sizes, batch, act)
+        for _ in range(5):
+            ours()
+        if have_torch:
+            theirs = torch_step_fn(sizes, batch, act)
+            for _ in range(5):
+                theirs()
+            t_ours, t_torch, ratio = interleaved(ours, theirs, rounds, inner)
+            row("training", name, f"winit_edu {1 / t_ours:,.0f} steps/s, PyTorch {1 / t_torch:,.0f} steps/s, "
+                f"ratio {ratio:.2f}x", ">= 1.5x")
+        else:
+            t_ours = median_time(ours, rounds, inner)
+            row("training", name, f"winit_edu {1 / t_ours:,.0f} steps/s", ">= 1.5x PyTorch", "no PyTorch column")
+
+
+def bench_seeds(quick):
+    print("== several seeds at once vs one seed at a time (winit_edu, float32)")
+    S = 8
+    rounds, inner = (3, 3) if quick else (9, 20)
+    for name, sizes, batch, act in WORKLOADS:
+        ensemble = winit_step_fn(sizes, batch, act, seeds=range(S))
+        singles = [winit_step_fn(sizes, batch, act, seeds=(s,)) for s in range(S)]
+
+        def sequential():
+            for f in singles:
+                f()
+
+        ensemble()
+        sequential()
+        t_ens, t_seq, ratio = interleaved(ensemble, sequential, rounds, inner)
+        row("seeds", f"{name}, S={S}", f"per-seed steps/s: together {S / t_ens:,.0f}, one at a time {S / t_seq:,.0f}, "
+            f"ratio {ratio:.2f}x", ">= 3x small, >= 1x large")
+
+
+def bench_flops(quick):
+    print("== achieved arithmetic rate, workload (b)")
+    name, sizes, batch, act = WORKLOADS[1]
+    step = winit_step_fn(sizes, batch, act)
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    # forward x@W, backward grad_W = x.T@g and grad_x = g@W.T (not for the first layer)
+    flops = sum(2 * batch * a * b for a, b in pairs) * 3 - 2 * batch * sizes[0] * sizes[1]
+    rng = np.random.default_rng(0)
+    mats = []
+    for i, (a, b) in enumerate(pairs):
+        x = rng.standard_normal((batch, a)).astype(np.float32)
+        w = rng.standard_normal((a, b)).astype(np.float32)
+        g = rng.standard_normal((batch, b)).astype(np.float32)
+        mats.append((x, w, g, i > 0))
+
+    def matmuls_only():
+        for x, w, g, back in mats:
+            x @ w
+            x.T @ g
+            if back:
+                g @ w.T
+
+    rounds, inner = (3, 5) if quick else (15, 50)
+    t_step, t_mm, _ = interleaved(step, matmuls_only, rounds, inner)
+    rate, peak = flops / t_step / 1e9, flops / t_mm / 1e9
+    row("flops", name, f"step {rate:.1f} GFLOP/s, numpy matmul alone {peak:.1f} GFLOP/s, "
+        f"{100 * rate / peak:.0f}% of it", ">= 50%", f"{flops / 1e6:.1f} MFLOP per step")
+
+
+# ---------------------------------------------------------------- the book
+
+
+def bench_book(quick):
+    print("== the book: cold execution of every notebook, incremental build, peak memory")
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebooks = sorted((ROOT / "book").glob("*.ipynb"))
+    if quick:
+        notebooks = notebooks[:1]
+    total = 0.0
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        t = time.perf_counter()
+        NotebookClient(nb, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        seconds = time.perf_counter() - t
+        total += seconds
+        row("book", f"cold execution {path.name}", f"{seconds:.1f} s", "< 30 s")
+    row("book", f"cold execution, all {len(notebooks)} notebooks", f"{total:.1f} s", "< 180 s")
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    row("book", "peak memory of one notebook kernel (max RSS)", f"{peak_kib / 1024:.0f} MiB")
+    if quick:
+        return
+    out = pathlib.Path("/tmp/winit-bench-build")
+    jb = [sys.executable, "-m", "jupyter_book", "build", str(ROOT), "--path-output", str(out)]
+    subprocess.run(jb, check=True, capture_output=True)  # make sure the build is warm
+    t = time.perf_counter()
+    subprocess.run(jb, check=True, capture_output=True)
+    row("book", "incremental jupyter-book build, nothing changed", f"{time.perf_counter() - t:.1f} s")
+
+
+def bench_widgets(quick):
+    print("== interactivity: one update per slider move (figure drawing included)")
+    import nbformat
+    from nbclient import NotebookClient
+
+    code = r'''
+import statistics, time, json
+import matplotlib.pyplot as plt
+from winit_edu import explore
+from winit_edu.explore import figure_png
+_res = []
+for _kind, _draw, _controls, _fixed in explore.BUILT:
+    _base = {k: v[0] for k, v in _controls.items()}
+    _times = []
+    for _name, _values in _controls.items():
+        for _v in _values[1:__MOVES__]:
+            _t = time.perf_counter()
+            figure_png(_draw(**{**_fixed, **_base, _name: _v}))
+            _times.append(time.perf_counter() - _t)
+    _res.append((_kind, ",".join(_controls), statistics.median(_times) if _times else float("nan")))
+print("BENCH" + json.dumps(_res))
+'''.replace("__MOVES__", "2" if quick else "4")
+    notebooks = sorted((ROOT / "book").glob("*.ipynb"))
+    if quick:
+        notebooks = notebooks[:1]
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell(code))
+        NotebookClient(nb, timeout=900, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+        import json
+
+        results = json.loads(text.split("BENCH", 1)[1])
+        for kind, controls, seconds in results:
+            note = ("precomputed: a slider move only switches images in the browser; "
+                    "the time is the kernel's cost to draw one frame at build time") if kind == "scrubber" else ""
+            row("widgets", f"{path.stem}: {kind} over {controls}", f"{1000 * seconds:.0f} ms per update",
+                "< 150 ms" if kind == "live" else "", note)
+
+
+def versions():
+    import matplotlib
+
+    parts = [f"Python {platform.python_version()}", f"numpy {np.__version__}", f"matplotlib {matplotlib.__version__}"]
+    try:
+        import torch
+
+        parts.append(f"torch {torch.__version__}")
+    except ImportError:
+        parts.append("torch absent")
+    return ", ".join(parts)
+
+
+SECTIONS = {"training": bench_training, "seeds": bench_seeds, "flops": bench_flops,
+            "book": bench_book, "widgets": bench_widgets}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="few repeats, one notebook: checks the suite runs")
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    args = parser.parse_args(argv)
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(chosen) - set(SECTIONS)
+    if unknown:
+        parser.error(f"--only takes {sorted(SECTIONS)}, got {sorted(unknown)}")
+    print(f"# winit-edu benchmarks, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {versions()}"
+          + (" (quick mode)" if args.quick else ""))
+    for name in chosen:
+        SECTIONS[name](args.quick)
+    print()
+    print("| section | item | measured | goal | note |")
+    print("| --- | --- | --- | --- | --- |")
+    for section, item, value, goal, note in ROWS:
+        print(f"| {section} | {item} | {value} | {goal} | {note} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
