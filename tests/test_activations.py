@@ -1,0 +1,108 @@
+"""Activations and their derivatives ``df(z, h)`` with ``h = f(z)``."""
+import math
+
+import numpy as np
+import pytest
+
+from winit_edu import ACTIVATIONS, Activation, derivative, get_activation
+from winit_edu.activations import SELU_ALPHA, SELU_SCALE
+
+
+def central_difference(f, z, eps=1e-6):
+    return (f(z + eps) - f(z - eps)) / (2 * eps)
+
+
+def points_away_from_kinks(n=2000, seed=0):
+    """Points in [-6, 6] at least 1e-3 from 0 (where relu, leaky_relu, selu have kinks)."""
+    z = np.random.default_rng(seed).uniform(-6, 6, n)
+    return z[np.abs(z) > 1e-3]
+
+
+def test_activation_names():
+    assert ACTIVATIONS == ("linear", "sigmoid", "tanh", "scaled_tanh", "relu", "leaky_relu", "selu")
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_derivative_matches_finite_differences(name):
+    act = get_activation(name)
+    z = points_away_from_kinks()
+    # central differences have error ~eps**2 |f'''| + rounding ~1e-16/eps: 1e-8 is plenty
+    np.testing.assert_allclose(act.df(z, act.f(z)), central_difference(act.f, z), rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("slope", [0.01, 0.2, 0.0])
+def test_leaky_relu_slope(slope):
+    act = get_activation("leaky_relu", slope=slope)
+    z = np.array([-2.0, -0.5, 0.5, 2.0])
+    np.testing.assert_array_equal(act(z), [-2 * slope, -0.5 * slope, 0.5, 2.0])
+    np.testing.assert_array_equal(act.df(z, act(z)), [slope, slope, 1.0, 1.0])
+    np.testing.assert_allclose(act.df(z, act(z)), central_difference(act.f, z), atol=1e-9)
+    assert act.name == f"leaky_relu({slope:g})"
+
+
+def test_derivative_function():
+    np.testing.assert_array_equal(derivative("relu", [-1.0, 0.0, 2.0]), [0.0, 0.0, 1.0])  # relu'(0) = 0
+    np.testing.assert_allclose(derivative("leaky_relu", [-1.0, 2.0], slope=0.3), [0.3, 1.0])
+    np.testing.assert_allclose(derivative("tanh", [0.0, 1.0]), [1.0, 1 - math.tanh(1.0) ** 2])
+    np.testing.assert_allclose(derivative("sigmoid", [0.0]), [0.25])
+
+
+def test_values_at_known_points():
+    z = np.array([-1.0, 0.0, 1.0])
+    np.testing.assert_allclose(get_activation("sigmoid")(z), 1 / (1 + np.exp(-z)), rtol=1e-15)
+    np.testing.assert_array_equal(get_activation("relu")(z), [0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(get_activation("linear")(z), z)
+    # LeCun's scaled tanh 1.7159 tanh(2z/3) maps +-1 to +-1
+    np.testing.assert_allclose(get_activation("scaled_tanh")(z), z, atol=1e-4)
+
+
+def test_sigmoid_does_not_overflow():
+    act = get_activation("sigmoid")
+    z = np.array([-1000.0, 1000.0])
+    with np.errstate(all="raise"):
+        h = act(z)
+        dh = act.df(z, h)
+    np.testing.assert_array_equal(h, [0.0, 1.0])
+    np.testing.assert_array_equal(dh, [0.0, 0.0])
+
+
+def test_selu_constants():
+    # Klambauer et al. (2017), to double precision
+    assert SELU_ALPHA == pytest.approx(1.6732632423543772, rel=1e-15)
+    assert SELU_SCALE == pytest.approx(1.0507009873554805, rel=1e-15)
+    selu = get_activation("selu")
+    assert selu(np.array(1.0)) == pytest.approx(SELU_SCALE)
+    assert selu(np.array(-50.0)) == pytest.approx(-SELU_SCALE * SELU_ALPHA)
+    # They are chosen so that (mean 0, variance 1) is a fixed point for z ~ N(0, 1).
+    # Trapezoid rule on a fine grid (the kink at 0 is on a grid point): error << 1e-8.
+    x = np.linspace(-12, 12, 240_001)
+    pdf = np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+    assert abs(np.trapezoid(selu(x) * pdf, x)) < 1e-8
+    assert np.trapezoid(selu(x) ** 2 * pdf, x) == pytest.approx(1.0, abs=1e-8)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_float32_in_float32_out(name):
+    act = get_activation(name)
+    z = np.linspace(-3, 3, 11, dtype=np.float32)
+    assert act(z).dtype == np.float32
+    assert act.df(z, act(z)).dtype == np.float32
+
+
+def test_activation_object():
+    act = get_activation("tanh")
+    assert isinstance(act, Activation)
+    assert get_activation(act) is act
+    assert repr(act) == "Activation('tanh')"
+    assert act(np.array(0.5)) == pytest.approx(math.tanh(0.5))
+    custom = Activation("cube", lambda z: z**3, lambda z, h: 3 * z**2)
+    assert get_activation(custom) is custom
+
+
+def test_unknown_activation_raises():
+    with pytest.raises(ValueError, match="activation must be one of"):
+        get_activation("gelu")
+    with pytest.raises(TypeError, match="name"):
+        get_activation(np.tanh)
+    with pytest.raises(TypeError, match="slope"):
+        get_activation("leaky_relu", slope="0.1")

@@ -1,0 +1,119 @@
+"""Datasets: generated 2-D problems, scikit-learn's digits, splitting and standardization."""
+import numpy as np
+import pytest
+
+from winit_edu import load_dataset, load_digits, make_moons, make_spirals, make_xor, train_test_split
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits()
+
+
+@pytest.mark.parametrize("make", [make_spirals, make_moons, make_xor])
+def test_generated_shapes_labels_and_determinism(make):
+    X, y = make(101, rng=0)
+    assert X.shape == (101, 2) and X.dtype == np.float64
+    assert y.shape == (101,) and np.issubdtype(y.dtype, np.integer)
+    assert set(np.unique(y)) == {0, 1}
+    assert abs(np.sum(y == 0) - np.sum(y == 1)) <= 1  # balanced classes
+    X2, y2 = make(101, rng=0)
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(y, y2)
+    assert not np.array_equal(X, make(101, rng=1)[0])
+
+
+def test_spirals_with_more_classes():
+    X, y = make_spirals(300, n_classes=3, rng=0)
+    np.testing.assert_array_equal(np.bincount(y), [100, 100, 100])
+    assert np.abs(X).max() < 4  # roughly unit scale: radius <= 2 plus noise
+
+
+def test_xor_labels_are_the_sign_xor():
+    X, y = make_xor(400, noise=0.0, rng=0)
+    np.testing.assert_array_equal((X[:, 0] * X[:, 1] < 0).astype(int), y)
+    assert set(map(tuple, X)) == {(1.0, 1.0), (-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0)}
+
+
+def test_moons_without_noise_lie_on_two_half_circles():
+    X, y = make_moons(200, noise=0.0, rng=0)
+    centers = np.array([[0.0, 0.0], [1.0, 0.5]]) - np.array([0.5, 0.25])
+    radius = np.linalg.norm(X - centers[y], axis=1)
+    np.testing.assert_allclose(radius, 1.0)
+
+
+@pytest.mark.parametrize("make, kwargs, match", [
+    (make_spirals, dict(n_samples=1), "n_samples"),
+    (make_spirals, dict(n_classes=1), "n_classes"),
+    (make_spirals, dict(noise=-0.1), "noise"),
+    (make_moons, dict(n_samples=1), "n_samples"),
+    (make_xor, dict(n_samples=3), "n_samples"),
+    (make_xor, dict(noise=-1.0), "noise"),
+])
+def test_generator_bad_arguments(make, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make(rng=0, **kwargs)
+
+
+def test_load_digits(digits):
+    X, y = digits
+    assert X.shape == (1797, 64) and X.dtype == np.float64
+    assert y.shape == (1797,)
+    np.testing.assert_array_equal(np.unique(y), np.arange(10))
+    assert X.min() == 0 and X.max() == 16
+
+
+def test_train_test_split_standardizes_with_training_statistics(digits):
+    X, y = digits
+    split = train_test_split(X, y, test_fraction=0.25, rng=0)
+    assert split.X_train.shape == (1348, 64) and split.X_test.shape == (449, 64)
+    assert len(split.y_train) == 1348 and len(split.y_test) == 449
+    train_std = split.X_train.std(axis=0)
+    np.testing.assert_allclose(split.X_train.mean(axis=0), 0.0, atol=1e-12)
+    # features with spread get unit std; constant (always-blank) pixels are left at 0
+    varying = train_std > 0
+    np.testing.assert_allclose(train_std[varying], 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(split.X_train[:, ~varying], 0.0)
+    assert 55 <= varying.sum() < 64  # a few border pixels are blank in every training image
+    # the test set is transformed with the training statistics: close to, not exactly, standard
+    assert np.abs(split.X_test.mean(axis=0)).max() < 0.5
+
+
+def test_train_test_split_is_a_permutation():
+    X = np.arange(20.0).reshape(10, 2)
+    y = np.arange(10)
+    split = train_test_split(X, y, test_fraction=0.3, rng=0, standardize=False)
+    assert len(split.y_test) == 3
+    np.testing.assert_array_equal(np.sort(np.concatenate([split.y_train, split.y_test])), y)
+    np.testing.assert_array_equal(split.X_train[:, 0], 2 * split.y_train)  # rows stay with labels
+    again = train_test_split(X, y, test_fraction=0.3, rng=0, standardize=False)
+    np.testing.assert_array_equal(split.y_test, again.y_test)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0, 1.5])
+def test_train_test_split_bad_fraction(fraction):
+    with pytest.raises(ValueError, match="test_fraction"):
+        train_test_split(np.zeros((10, 2)), np.zeros(10), test_fraction=fraction)
+
+
+def test_train_test_split_length_mismatch():
+    with pytest.raises(ValueError, match="same length"):
+        train_test_split(np.zeros((10, 2)), np.zeros(9))
+
+
+@pytest.mark.parametrize("name, n_features", [("spirals", 2), ("moons", 2), ("xor", 2)])
+def test_load_dataset_generated(name, n_features):
+    split = load_dataset(name, rng=0)
+    assert split.X_train.shape == (300, n_features) and split.X_test.shape == (100, n_features)
+    np.testing.assert_allclose(split.X_train.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_array_equal(load_dataset(name, rng=0).X_test, split.X_test)
+
+
+def test_load_dataset_digits():
+    split = load_dataset("digits")
+    assert split.X_train.shape == (1348, 64)
+
+
+def test_load_dataset_unknown_name():
+    with pytest.raises(ValueError, match="name must be one of"):
+        load_dataset("mnist")

@@ -1,0 +1,245 @@
+"""The MLP: hand-written backprop, the ensemble axis, dtypes, and its argument checks.
+
+Shapes: weights[l] is (S, n_l, n_{l+1}) ("in_out", x @ W), biases[l] is
+(S, n_{l+1}), the output is (S, B, n_L) for S ensemble members.
+"""
+import numpy as np
+import pytest
+
+from winit_edu import ACTIVATIONS, MLP, Trace, get_initializer, make_xor, seed_streams, train
+from winit_edu.losses import get_loss
+
+SIZES = [3, 5, 4, 3]
+
+
+def loss_and_data(loss, n=7, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, SIZES[0]))
+    y = rng.integers(0, SIZES[-1], n) if loss == "cross_entropy" else rng.normal(size=(n, SIZES[-1]))
+    return X, y
+
+
+def numerical_gradient(f, p, eps=1e-6):
+    g = np.zeros_like(p)
+    for idx in np.ndindex(p.shape):
+        old = p[idx]
+        p[idx] = old + eps
+        up = f()
+        p[idx] = old - eps
+        down = f()
+        p[idx] = old
+        g[idx] = (up - down) / (2 * eps)
+    return g
+
+
+def relative_error(a, b):
+    return np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-300)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "squared_error"])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_backward_matches_finite_differences(activation, loss):
+    # float64, two members (the ensemble axis must not mix members), random inputs:
+    # with probability ~1 no pre-activation lies within eps of a relu/selu kink.
+    net = MLP(SIZES, activation=activation, weight_init="glorot_normal",
+              bias_init=get_initializer("normal", std=0.1), seeds=[0, 1])
+    X, y = loss_and_data(loss)
+    loss_fn = get_loss(loss)
+
+    def total_loss():
+        return loss_fn(net.forward(X), y)[0].sum()  # members are independent: sum of the losses
+
+    _, grad_out = loss_fn(net.forward(X), y)
+    grad_w, grad_b, grad_pre = net.backward(grad_out)
+    assert len(grad_pre) == net.n_layers
+    np.testing.assert_array_equal(grad_pre[-1], grad_out)
+    for l in range(net.n_layers):
+        assert grad_w[l].shape == net.weights[l].shape and grad_b[l].shape == net.biases[l].shape
+        assert relative_error(grad_w[l], numerical_gradient(total_loss, net.weights[l])) < 1e-6
+        assert relative_error(grad_b[l], numerical_gradient(total_loss, net.biases[l])) < 1e-6
+
+
+def test_forward_is_the_documented_formula():
+    net = MLP([2, 4, 3], activation="tanh", bias_init=get_initializer("normal", std=0.5), seeds=[0, 1])
+    X = np.random.default_rng(0).normal(size=(6, 2))
+    out = net.forward(X)
+    assert out.shape == (2, 6, 3)
+    for s in range(2):
+        h = np.tanh(X @ net.weights[0][s] + net.biases[0][s])
+        np.testing.assert_allclose(out[s], h @ net.weights[1][s] + net.biases[1][s], rtol=1e-14)
+
+
+# --- the ensemble axis ------------------------------------------------------------------------------
+
+def test_ensemble_members_equal_single_seed_networks():
+    kwargs = dict(activation="relu", weight_init="he_normal", bias_init=get_initializer("normal", std=0.1))
+    ensemble = MLP([4, 8, 8, 3], seeds=[3, 5, 7], **kwargs)
+    assert ensemble.n_members == 3 and ensemble.n_layers == 3
+    for s, seed in enumerate([3, 5, 7]):
+        alone = MLP([4, 8, 8, 3], seeds=seed, **kwargs)
+        for a, b in zip(ensemble.parameters(), alone.parameters()):
+            np.testing.assert_array_equal(a[s], b[0])
+
+
+def test_weights_and_biases_use_separate_streams():
+    # changing the bias initializer never changes the weights drawn for the same seed
+    a = MLP([4, 8, 3], bias_init="zeros", seeds=3)
+    b = MLP([4, 8, 3], bias_init=get_initializer("normal", std=1.0), seeds=3)
+    for wa, wb in zip(a.weights, b.weights):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_layers_get_different_weights():
+    net = MLP([8, 8, 8, 8], weight_init="orthogonal", seeds=0)
+    assert not np.array_equal(net.weights[0], net.weights[1])
+
+
+def test_train_on_an_ensemble_equals_training_each_seed_alone():
+    X, y = make_xor(200, rng=0)
+    X_val, y_val = make_xor(60, rng=1)
+    kwargs = dict(lr=0.3, momentum=0.5, batch_size=20, epochs=3, X_val=X_val, y_val=y_val)
+    ensemble = MLP([2, 8, 2], activation="tanh", seeds=[3, 5, 7])
+    hist = train(ensemble, X, y, **kwargs)
+    for s, seed in enumerate([3, 5, 7]):
+        alone = MLP([2, 8, 2], activation="tanh", seeds=seed)
+        h1 = train(alone, X, y, **kwargs)
+        for a, b in zip(ensemble.parameters(), alone.parameters()):
+            np.testing.assert_allclose(a[s], b[0], rtol=1e-10, atol=1e-14)
+        for name in ("step_loss", "train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+            np.testing.assert_allclose(getattr(hist, name)[:, s], getattr(h1, name)[:, 0], rtol=1e-10)
+        np.testing.assert_array_equal(hist.eval_steps, h1.eval_steps)
+
+
+def test_per_member_inputs():
+    net = MLP([3, 4, 2], seeds=[0, 1])
+    X = np.random.default_rng(0).normal(size=(2, 5, 3))  # (S, B, n_0): one batch per member
+    out = net.forward(X)
+    for s in range(2):
+        np.testing.assert_allclose(out[s], net.member(s).forward(X[s])[0], rtol=1e-14)
+
+
+def test_member_is_a_copy():
+    net = MLP([3, 4, 2], seeds=[10, 11, 12])
+    X = np.ones((2, 3))
+    m = net.member(1)
+    assert m.seeds == [11] and m.n_members == 1 and m.sizes == net.sizes
+    np.testing.assert_array_equal(m.forward(X)[0], net.forward(X)[1])
+    before = net.weights[0].copy()
+    m.weights[0] += 1.0
+    m.biases[0] += 1.0
+    np.testing.assert_array_equal(net.weights[0], before)
+    assert not np.array_equal(m.forward(X)[0], net.forward(X)[1])
+
+
+def test_parameters_are_weights_then_biases_layer_by_layer():
+    net = MLP([3, 4, 2], seeds=0)
+    params = net.parameters()
+    assert params[0] is net.weights[0] and params[1] is net.biases[0]
+    assert params[2] is net.weights[1] and params[3] is net.biases[1]
+    assert [p.shape for p in params] == [(1, 3, 4), (1, 4), (1, 4, 2), (1, 2)]
+
+
+def test_per_layer_activations_and_initializers():
+    net = MLP([2, 3, 3, 2], activation=["relu", "tanh"], weight_init=["zeros", "ones", "identity"], seeds=0)
+    assert [a.name for a in net.activations] == ["relu", "tanh"]
+    np.testing.assert_array_equal(net.weights[0], 0.0)
+    np.testing.assert_array_equal(net.weights[1], 1.0)
+    np.testing.assert_array_equal(net.weights[2][0], np.eye(3, 2))
+
+
+# --- float32 ------------------------------------------------------------------------------------
+
+def test_float32_mode_stays_float32():
+    X, y = make_xor(100, rng=0)
+    net = MLP([2, 8, 2], activation="relu", weight_init="he_normal", seeds=[0, 1], dtype="float32")
+    assert all(p.dtype == np.float32 for p in net.parameters())
+    out = net.forward(X)  # float64 input is cast
+    assert out.dtype == np.float32
+    _, grad = get_loss("cross_entropy")(out, y)
+    grad_w, grad_b, grad_pre = net.backward(grad)
+    assert all(g.dtype == np.float32 for g in grad_w + grad_b + grad_pre)
+    hist = train(net, X, y, lr=0.1, momentum=0.9, epochs=2, batch_size=20)
+    assert all(p.dtype == np.float32 for p in net.parameters())
+    assert np.isfinite(hist.step_loss).all()
+    # the float32 network computes the same function as the float64 one, to float32 precision
+    ref = MLP([2, 8, 2], activation="relu", weight_init="he_normal", seeds=[0, 1])
+    np.testing.assert_allclose(MLP([2, 8, 2], activation="relu", weight_init="he_normal", seeds=[0, 1],
+                                   dtype=np.float32).forward(X), ref.forward(X), rtol=1e-4, atol=1e-5)
+
+
+# --- trace -----------------------------------------------------------------------------------------
+
+def test_trace_records_every_layer():
+    net = MLP([3, 5, 4, 2], activation="tanh", seeds=[0, 1])
+    X = np.random.default_rng(0).normal(size=(6, 3))
+    t = net.trace(X)
+    assert isinstance(t, Trace)
+    assert [z.shape for z in t.pre_activations] == [(2, 6, 5), (2, 6, 4), (2, 6, 2)]
+    assert [h.shape for h in t.activations] == [(2, 6, 5), (2, 6, 4)]
+    np.testing.assert_array_equal(t.activations[0], np.tanh(t.pre_activations[0]))
+    assert t.grad_weights == [] and t.grad_pre_activations == []
+
+    labels = np.array([0, 1, 1, 0, 1, 0])
+    t = net.trace(X, labels=labels)
+    _, grad_out = get_loss("cross_entropy")(net.forward(X), labels)
+    grad_w, _, _ = net.backward(grad_out)
+    for a, b in zip(t.grad_weights, grad_w):
+        np.testing.assert_array_equal(a, b)
+    assert len(t.grad_biases) == len(t.grad_pre_activations) == 3
+
+    t = net.trace(X, labels=np.zeros((6, 2)), loss="squared_error")
+    assert len(t.grad_weights) == 3
+    t = net.trace(X, grad_output=np.ones((2, 6, 2)))
+    np.testing.assert_array_equal(t.grad_pre_activations[-1], 1.0)
+
+
+# --- seed_streams ---------------------------------------------------------------------------------
+
+def test_seed_streams():
+    w, b, d = seed_streams(0)
+    assert all(isinstance(g, np.random.Generator) for g in (w, b, d))
+    draws = [g.random(3) for g in (w, b, d)]
+    assert not np.array_equal(draws[0], draws[1]) and not np.array_equal(draws[1], draws[2])
+    again = [g.random(3) for g in seed_streams(0)]
+    for a, b_ in zip(draws, again):
+        np.testing.assert_array_equal(a, b_)
+    with pytest.raises(ValueError, match="seed"):
+        seed_streams(-1)
+    with pytest.raises(TypeError, match="seed"):
+        seed_streams(1.5)
+
+
+# --- bad input ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("X", [np.zeros((5, 4)), np.zeros(3), np.zeros((1, 2, 5, 3))],
+                         ids=["wrong width", "1-D", "4-D"])
+def test_forward_shape_errors(X):
+    with pytest.raises(ValueError, match="X must have shape"):
+        MLP([3, 4, 2], seeds=0).forward(X)
+
+
+def test_backward_needs_forward():
+    with pytest.raises(RuntimeError, match="forward"):
+        MLP([3, 4, 2], seeds=0).backward(np.zeros((1, 2, 2)))
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(sizes=[3]), ValueError, "sizes"),
+    (dict(sizes="34"), ValueError, "sizes"),
+    (dict(sizes=[3, 0, 2]), ValueError, "sizes"),
+    (dict(sizes=[3, 2.5, 2]), TypeError, "sizes"),
+    (dict(activation=["tanh"]), ValueError, "activation"),
+    (dict(activation="swish"), ValueError, "activation must be one of"),
+    (dict(weight_init=["zeros"]), ValueError, "weight_init"),
+    (dict(weight_init="he"), ValueError, "name must be one of"),
+    (dict(seeds=[]), ValueError, "seeds"),
+    (dict(seeds=-1), ValueError, "seed"),
+    (dict(seeds=[0, 1.5]), TypeError, "seed"),
+    (dict(dtype="int32"), ValueError, "dtype"),
+    (dict(dtype="float16"), ValueError, "dtype"),
+])
+def test_constructor_errors(kwargs, error, match):
+    args = dict(sizes=[3, 4, 4, 2])
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        MLP(**args)

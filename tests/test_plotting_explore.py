@@ -1,0 +1,179 @@
+"""Plotting helpers and widgets: they run headless (Agg) and return what they promise."""
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from winit_edu import MLP, make_xor, train
+from winit_edu.explore import Scrubber, figure_png, live, scrubber
+from winit_edu.plotting import (
+    COLORS,
+    STYLE,
+    color_for,
+    label_axes,
+    plot_curves,
+    plot_decision_boundary,
+    plot_depth_profile,
+    plot_layer_histograms,
+    use_style,
+)
+
+ipywidgets = pytest.importorskip("ipywidgets")
+
+
+@pytest.fixture(scope="module")
+def history_with_a_failure():
+    X, y = make_xor(200, rng=0)
+    net = MLP([2, 16, 16, 2], activation="relu", weight_init="he_normal", seeds=[0, 1, 2])
+    for w in net.weights:
+        w[1] *= 5.0  # member 1 diverges after a few steps (see test_training.py)
+    hist = train(net, X, y, loss="squared_error", lr=0.5, momentum=0.9, epochs=5, batch_size=20,
+                 X_val=X[:50], y_val=y[:50], on_divergence="stop")
+    assert hist.diverged.tolist() == [False, True, False]
+    return hist
+
+
+# --- plotting ---------------------------------------------------------------------------------------
+
+def test_use_style_sets_rcparams():
+    with mpl.rc_context():
+        use_style()
+        for key, value in STYLE.items():
+            assert mpl.rcParams[key] == (list(value) if isinstance(value, tuple) else value)
+
+
+@pytest.mark.parametrize("name, family", [
+    ("he_normal", "he"), ("kaiming_uniform", "he"), ("xavier_normal", "glorot"),
+    ("glorot_uniform", "glorot"), ("orthogonal", "orthogonal"), ("lecun_normal", "lecun"),
+    ("something_else", "default"),
+])
+def test_color_for(name, family):
+    assert color_for(name) == COLORS[family]
+
+
+def test_label_axes():
+    ax = plt.figure().add_subplot()
+    assert label_axes(ax, "t", "x", "y") is ax
+    assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("t", "x", "y")
+    label_axes(ax, xlabel="x2")
+    assert ax.get_title() == "t" and ax.get_xlabel() == "x2"
+
+
+def test_plot_layer_histograms():
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(0, s, (10, 50)) for s in (1.0, 0.5, 0.25)]
+    ax = plot_layer_histograms(arrays, title="activations")
+    assert isinstance(ax, Axes) and ax.get_title() == "activations"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["layer 1", "layer 2", "layer 3"]
+    # a chosen subset, non-finite values and constant layers do not break it
+    arrays.append(np.array([np.inf, np.nan, 1.0]))
+    ax = plot_layer_histograms(arrays, ax=plt.figure().add_subplot(), layers=[0, 3], value_range=(-3, 3))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["layer 1", "layer 4"]
+    assert isinstance(plot_layer_histograms([np.zeros(5)]), Axes)
+
+
+def test_plot_depth_profile():
+    ax = plot_depth_profile([1.0, 0.5, 0.25], label="lecun")
+    assert isinstance(ax, Axes) and ax.get_yscale() == "log" and ax.get_xlabel() == "layer"
+    runs = np.array([[1.0, 0.5, 0.2], [1.2, 0.6, np.nan]])
+    ax = plot_depth_profile(runs, ax=plt.figure().add_subplot(), logy=False, color="red")
+    assert ax.get_yscale() == "linear"
+    assert len(ax.collections) == 1  # the min-max band over runs
+
+
+@pytest.mark.parametrize("metric", ["train_loss", "val_accuracy", "step_loss"])
+def test_plot_curves_marks_failures(history_with_a_failure, metric):
+    ax = plot_curves(history_with_a_failure, metric=metric, label="he x5", per_seed=True,
+                     logy=metric == "train_loss")
+    assert isinstance(ax, Axes)
+    assert ax.get_legend().get_texts()[0].get_text() == "he x5 (1/3 diverged)"
+    assert ax.get_ylabel() == metric.replace("_", " ")
+
+
+def test_plot_curves_without_failures_and_bad_metric():
+    X, y = make_xor(100, rng=0)
+    hist = train(MLP([2, 4, 2], seeds=[0, 1]), X, y, epochs=2, batch_size=20)
+    assert isinstance(plot_curves(hist), Axes)
+    with pytest.raises(ValueError, match="metric"):
+        plot_curves(hist, metric="loss")
+
+
+def test_plot_decision_boundary():
+    X, y = make_xor(100, rng=0)
+    net = MLP([2, 8, 2], seeds=[0, 1])
+    ax = plot_decision_boundary(net, X, y, member=1, resolution=20, title="xor")
+    assert isinstance(ax, Axes) and ax.get_title() == "xor"
+    with pytest.raises(ValueError, match="2 input features"):
+        plot_decision_boundary(MLP([3, 2], seeds=0), np.zeros((4, 3)), np.zeros(4, int))
+
+
+# --- explore ------------------------------------------------------------------------------------------
+
+def draw(k=1.0, kind="line"):
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [0, k], "o-" if kind == "line" else "o")
+    return fig
+
+
+def test_figure_png_returns_png_bytes_and_closes_the_figure():
+    fig = draw()
+    png = figure_png(fig, dpi=20)
+    assert png.startswith(b"\x89PNG")
+    assert not plt.fignum_exists(fig.number)
+
+
+def test_live_builds_controls_and_redraws():
+    calls = []
+
+    def recording_draw(**kwargs):
+        calls.append(kwargs)
+        return draw(**kwargs)
+
+    slider = ipywidgets.FloatSlider(value=0.5, min=0, max=1, description="k")
+    box = live(recording_draw, k=slider, kind=["line", "dots"])
+    assert isinstance(box, ipywidgets.VBox)
+    controls, output = box.children
+    assert isinstance(output, ipywidgets.Output)
+    assert controls.children[0] is slider
+    assert isinstance(controls.children[1], ipywidgets.Dropdown)
+    assert calls == [{"k": 0.5, "kind": "line"}]  # drawn once at creation
+    controls.children[1].value = "dots"
+    assert calls[-1] == {"k": 0.5, "kind": "dots"}  # and again on every change
+    assert plt.get_fignums() == []  # each figure is closed after it is shown
+
+
+def test_live_numeric_options_make_a_selection_slider():
+    box = live(draw, k=[0.5, 1.0, 2.0])
+    assert isinstance(box.children[0].children[0], ipywidgets.SelectionSlider)
+
+
+def test_live_rejects_bad_controls():
+    with pytest.raises(TypeError, match="control 'k'"):
+        live(draw, k=3.0)
+
+
+def test_scrubber():
+    s = scrubber(draw, "k", [0.5, 1.0, 2.0], dpi=20, kind="dots")
+    assert isinstance(s, Scrubber)
+    slider, stack = s.box.children
+    assert isinstance(slider, ipywidgets.SelectionSlider) and list(slider.options) == ["0.5", "1.0", "2.0"]
+    assert len(stack.children) == 3
+    assert all(isinstance(im, ipywidgets.Image) and bytes(im.value).startswith(b"\x89PNG") for im in stack.children)
+    # the text form (what a static build or a terminal shows) is the description
+    assert s.description == "<scrubber over k: 0.5, 1.0, 2.0>"
+    assert repr(s) == s.description
+    bundle = s._repr_mimebundle_()
+    assert bundle["text/plain"] == s.description
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert plt.get_fignums() == []
+
+
+def test_scrubber_needs_values():
+    with pytest.raises(ValueError, match="values"):
+        scrubber(draw, "k", [])
+
+
+def test_draw_functions_return_figures():
+    assert isinstance(draw(), Figure)

@@ -1,0 +1,237 @@
+"""train(): minibatch SGD with momentum for every member, and divergence detection."""
+import re
+
+import numpy as np
+import pytest
+
+from winit_edu import MLP, History, TrainingDiverged, evaluate, get_initializer, make_xor, train
+from winit_edu.losses import get_loss
+
+
+@pytest.fixture(scope="module")
+def xor():
+    return make_xor(200, rng=0)
+
+
+def test_loss_decreases_on_xor(xor):
+    X, y = xor
+    net = MLP([2, 16, 2], activation="tanh", seeds=[0, 1])
+    hist = train(net, X, y, lr=0.5, epochs=20, batch_size=20)
+    assert np.all(hist.train_loss[-1] < 0.25 * hist.train_loss[0])
+    assert np.all(hist.train_accuracy[-1] > 0.95)
+    assert not hist.diverged.any()
+
+
+def test_squared_error_with_labels_is_one_hot(xor):
+    X, y = xor
+    net = MLP([2, 16, 2], activation="tanh", seeds=0)
+    hist = train(net, X, y, loss="squared_error", lr=0.5, epochs=20, batch_size=20)
+    assert hist.train_loss[-1, 0] < 0.5 * hist.train_loss[0, 0]
+    assert hist.train_accuracy[-1, 0] > 0.9
+
+
+def test_history_shapes(xor):
+    X, y = xor
+    X_val, y_val = make_xor(50, rng=1)
+    net = MLP([2, 4, 2], seeds=[0, 1, 2])
+    # 200 samples in batches of 30: 6 steps per epoch, the last partial batch is dropped
+    hist = train(net, X, y, lr=0.1, epochs=3, batch_size=30, X_val=X_val, y_val=y_val)
+    assert isinstance(hist, History) and hist.seeds == [0, 1, 2]
+    assert hist.step_loss.shape == (18, 3)
+    np.testing.assert_array_equal(hist.eval_steps, [0, 6, 12, 18])  # step 0 = before training
+    for name in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+        assert getattr(hist, name).shape == (4, 3)
+    np.testing.assert_array_equal(hist.diverged_step, -1)
+    np.testing.assert_array_equal(hist.diverged_layer, -1)
+    # evaluating at step 0 is the untrained network
+    loss0, acc0 = evaluate(MLP([2, 4, 2], seeds=[0, 1, 2]), X, y)
+    np.testing.assert_allclose(hist.train_loss[0], loss0)
+
+
+def test_eval_every(xor):
+    X, y = xor
+    hist = train(MLP([2, 4, 2], seeds=0), X, y, epochs=2, batch_size=50, eval_every=3)
+    np.testing.assert_array_equal(hist.eval_steps, [0, 3, 6, 8])  # and always the last step
+    assert hist.val_loss.size == 0
+
+
+def test_zero_epochs_only_evaluates(xor):
+    X, y = xor
+    net = MLP([2, 4, 2], seeds=0)
+    before = [p.copy() for p in net.parameters()]
+    hist = train(net, X, y, epochs=0)
+    np.testing.assert_array_equal(hist.eval_steps, [0])
+    for a, b in zip(before, net.parameters()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_momentum_update_rule(xor):
+    # v <- momentum * v - lr * grad;  p <- p + v.  Full batch: one step per epoch,
+    # and the gradient does not depend on the (shuffled) order of the examples.
+    X, y = xor
+    lr, mu = 0.2, 0.9
+    net = MLP([2, 6, 2], activation="tanh", seeds=0)
+    ref = MLP([2, 6, 2], activation="tanh", seeds=0)
+    train(net, X, y, lr=lr, momentum=mu, batch_size=len(X), epochs=3)
+
+    velocity = [np.zeros_like(p) for p in ref.parameters()]
+    for _ in range(3):
+        _, g_out = get_loss("cross_entropy")(ref.forward(X), y)
+        grad_w, grad_b, _ = ref.backward(g_out)
+        grads = [g for pair in zip(grad_w, grad_b) for g in pair]
+        for p, v, g in zip(ref.parameters(), velocity, grads):
+            v *= mu
+            v -= lr * g
+            p += v
+    for a, b in zip(net.parameters(), ref.parameters()):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
+def test_momentum_speeds_up_small_learning_rates(xor):
+    X, y = xor
+    plain = train(MLP([2, 16, 2], seeds=[0, 1]), X, y, lr=0.02, epochs=5, batch_size=20)
+    heavy = train(MLP([2, 16, 2], seeds=[0, 1]), X, y, lr=0.02, momentum=0.9, epochs=5, batch_size=20)
+    assert np.all(heavy.train_loss[-1] < plain.train_loss[-1])
+
+
+# --- divergence ------------------------------------------------------------------------------------
+
+def huge_net(seeds=0):
+    # weights ~ 1e100 and ReLU: the pre-activations overflow to inf within a few layers
+    return MLP([2, 16, 16, 16, 2], activation="relu", weight_init=get_initializer("normal", std=1e100), seeds=seeds)
+
+
+def test_divergence_raises_by_default_with_step_and_layer(xor):
+    X, y = xor
+    with pytest.raises(TrainingDiverged, match=r"seed 0 .* at step 0, first non-finite values in layer \d") as err:
+        train(huge_net(), X, y, lr=1e10, epochs=2, batch_size=20)
+    assert isinstance(err.value, FloatingPointError)
+    # Layers are counted from 1, as in the plots. The one named is the first whose
+    # pre-activations are not finite (here the same for every example, so the full data show it).
+    layer = int(re.search(r"layer (\d+)", str(err.value)).group(1))
+    with np.errstate(all="ignore"):
+        pre = huge_net().trace(X).pre_activations
+    assert 1 <= layer <= len(pre)
+    assert all(np.isfinite(z).all() for z in pre[:layer - 1])
+    assert not np.isfinite(pre[layer - 1]).any()
+
+
+def test_divergence_during_training_raises_at_that_step(xor):
+    # Large init and a large learning rate on the squared error: finite at first, then it blows up.
+    X, y = xor
+    net = MLP([2, 16, 16, 2], activation="relu", weight_init=get_initializer("normal", std=10.0), seeds=0)
+    with pytest.raises(TrainingDiverged, match=r"at step [1-9]\d*, first non-finite values in layer \d"):
+        train(net, X, y, loss="squared_error", lr=100.0, momentum=0.9, epochs=5, batch_size=20)
+
+
+def diverging_ensemble(seeds, bad_seed=1):
+    """An ensemble in which only ``bad_seed``'s member starts 5x too large (it diverges after a few steps)."""
+    net = MLP([2, 16, 16, 2], activation="relu", weight_init="he_normal", seeds=seeds)
+    if bad_seed in seeds:
+        for w in net.weights:
+            w[seeds.index(bad_seed)] *= 5.0
+    return net
+
+
+TRAIN = dict(loss="squared_error", lr=0.5, momentum=0.9, epochs=10, batch_size=20, on_divergence="stop")
+
+
+def test_stop_records_divergence_and_leaves_other_members_alone(xor):
+    X, y = xor
+    net = diverging_ensemble([0, 1, 2])
+    hist = train(net, X, y, **TRAIN)
+    step = hist.diverged_step[1]
+    total = hist.step_loss.shape[0]
+    assert 0 < step < total, "setup: member 1 should diverge during training"
+    np.testing.assert_array_equal(hist.diverged, [False, True, False])
+    assert 1 <= hist.diverged_layer[1] <= net.n_layers  # counted from 1
+    np.testing.assert_array_equal(hist.diverged_layer[[0, 2]], -1)
+
+    # The diverged member: finite losses before, a non-finite one at the step, nan afterwards.
+    assert np.isfinite(hist.step_loss[:step, 1]).all()
+    assert not np.isfinite(hist.step_loss[step, 1])
+    assert np.isnan(hist.step_loss[step + 1:, 1]).all()
+    assert np.isnan(hist.train_loss[hist.eval_steps > step, 1]).all()
+    assert np.isnan(hist.train_accuracy[hist.eval_steps > step, 1]).all()
+
+    # The healthy members trained exactly as they would have without it.
+    healthy = diverging_ensemble([0, 2])
+    h2 = train(healthy, X, y, **TRAIN)
+    assert not h2.diverged.any()
+    for a, b in zip(net.parameters(), healthy.parameters()):
+        np.testing.assert_allclose(a[[0, 2]], b, rtol=1e-10, atol=1e-14)
+    for name in ("step_loss", "train_loss", "train_accuracy"):
+        np.testing.assert_allclose(getattr(hist, name)[:, [0, 2]], getattr(h2, name), rtol=1e-10)
+
+    # The diverged member is frozen at its parameters of the failing step (also with momentum):
+    # training it alone stops right there, and gives the same parameters.
+    alone = diverging_ensemble([1])
+    h1 = train(alone, X, y, **TRAIN)
+    assert h1.diverged_step[0] == step
+    for a, b in zip(net.parameters(), alone.parameters()):
+        np.testing.assert_array_equal(a[1], b[0])
+
+    report = hist.report()
+    assert report == f"seed 1: non-finite values at step {step}, first in layer {hist.diverged_layer[1]}"
+
+
+def test_stop_when_every_member_diverges(xor):
+    X, y = xor
+    hist = train(huge_net(seeds=[0, 1]), X, y, lr=1.0, epochs=3, batch_size=20, on_divergence="stop")
+    np.testing.assert_array_equal(hist.diverged_step, [0, 0])
+    assert np.isnan(hist.step_loss[1:]).all()  # training stopped after the first step
+    assert len(hist.report().splitlines()) == 2
+
+
+def test_report_when_nothing_diverged(xor):
+    X, y = xor
+    hist = train(MLP([2, 4, 2], seeds=[0, 1]), X, y, epochs=1, batch_size=50)
+    assert hist.report() == "all 2 runs stayed finite"
+
+
+# --- evaluate -------------------------------------------------------------------------------------
+
+def test_evaluate(xor):
+    X, y = xor
+    net = MLP([2, 4, 2], seeds=[0, 1, 2])
+    loss, acc = evaluate(net, X, y)
+    assert loss.shape == acc.shape == (3,)
+    assert np.all((acc >= 0) & (acc <= 1))
+    np.testing.assert_allclose(acc, (net.forward(X).argmax(-1) == y).mean(-1))
+    # squared error: integer labels are one-hot encoded ...
+    loss_se, acc_se = evaluate(net, X, y, loss="squared_error")
+    np.testing.assert_allclose(loss_se, get_loss("squared_error")(net.forward(X), np.eye(2)[y])[0])
+    np.testing.assert_allclose(acc_se, acc)
+    # ... real-valued targets have no accuracy
+    _, acc_real = evaluate(net, X, np.eye(2)[y] * 0.9, loss="squared_error")
+    assert np.isnan(acc_real).all()
+    with pytest.raises(ValueError, match="loss must be one of"):
+        evaluate(net, X, y, loss="hinge")
+
+
+# --- bad input -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(lr=0.0), ValueError, "lr"),
+    (dict(lr=-0.1), ValueError, "lr"),
+    (dict(lr="0.1"), TypeError, "lr"),
+    (dict(momentum=1.0), ValueError, "momentum"),
+    (dict(momentum=-0.1), ValueError, "momentum"),
+    (dict(batch_size=201), ValueError, "batch_size"),
+    (dict(batch_size=0), ValueError, "batch_size"),
+    (dict(batch_size=2.0), TypeError, "batch_size"),
+    (dict(epochs=-1), ValueError, "epochs"),
+    (dict(eval_every=0), ValueError, "eval_every"),
+    (dict(loss="hinge"), ValueError, "loss must be one of"),
+    (dict(on_divergence="ignore"), ValueError, "on_divergence must be one of"),
+])
+def test_invalid_arguments(xor, kwargs, error, match):
+    X, y = xor
+    with pytest.raises(error, match=match):
+        train(MLP([2, 4, 2], seeds=0), X, y, **kwargs)
+
+
+def test_x_and_y_lengths_must_agree(xor):
+    X, y = xor
+    with pytest.raises(ValueError, match="same number of samples"):
+        train(MLP([2, 4, 2], seeds=0), X, y[:-1])
