@@ -205,8 +205,8 @@ class MLP:
         Returns
         -------
         grad_weights, grad_biases, grad_pre : lists of arrays
-            Parameter gradients (same shapes as :attr:`weights` and
-            :attr:`biases`) and the back-propagated ``dL/dz_l`` per layer.
+            Parameter gradients (same shapes as ``weights`` and
+            ``biases``) and the back-propagated ``dL/dz_l`` per layer.
         """
         if self._pre is None:
             raise RuntimeError("call forward before backward")

@@ -10,7 +10,7 @@ import numpy as np
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 
-#: Colors used consistently: an initializer keeps its color in every chapter.
+#: Colors used consistently, so that an initializer keeps its color in every chapter.
 COLORS = {
     "zeros": "#7f7f7f", "constant": "#8c564b", "uniform": "#bcbd22", "normal": "#17becf",
     "lecun": "#9467bd", "glorot": "#1f77b4", "he": "#d62728", "orthogonal": "#2ca02c",

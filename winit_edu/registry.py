@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from . import distributions, structured, variance_scaling
 
+#: Every initializer by name; these are the names that ``get_initializer`` and ``MLP`` accept.
 INITIALIZERS = {
     "zeros": distributions.zeros,
     "ones": distributions.ones,
