@@ -80,6 +80,22 @@ def test_every_glued_name_used_in_the_text_is_defined(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_glued_strings_are_pasted_without_quotes(path):
+    """`{glue:}` pastes a string's repr (with quotes); `{glue:text}` pastes the text itself."""
+    nb = _load(path)
+    markdown = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    strings = set()
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
+            plain = "".join(out.get("data", {}).get("text/plain", ""))
+            if name and plain[:1] in ("'", '"'):
+                strings.add(name)
+    bare = set(re.findall(r"\{glue(?::any)?\}`([^`:]+)`", markdown)) & strings
+    assert not bare, f"use {{glue:text}} for these glued strings: {sorted(bare)}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_size_is_reasonable(path):
     assert path.stat().st_size < 3_000_000
 
