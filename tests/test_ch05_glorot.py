@@ -1,0 +1,124 @@
+"""Chapter 5 (Glorot/Xavier): the formulas the chapter derives, checked by simulation.
+
+* the uniform limit sqrt(6 / (fan_in + fan_out)) and the variance 2 / (fan_in + fan_out);
+* the "standard" initialization U[-1/sqrt(n_in), 1/sqrt(n_in)] has variance 1 / (3 n_in);
+* forward variance = product of n_in Var(w), backward variance = product of n_out Var(w),
+  in a linear network with changing widths, for the fan_in, fan_out and fan_avg rules;
+* the factors at a 512 -> 16 -> 512 bottleneck;
+* with tanh, the per-layer backward factor is n_out Var(w) E[tanh'(z)^2].
+
+Tolerances are relative errors of means over several seeds (the chapter states the same ones).
+"""
+import math
+
+import numpy as np
+import pytest
+
+import winit_edu as wi
+from stats_helpers import KURTOSIS, assert_fills_interval, assert_mean_and_variance
+
+TOL = 0.05
+MODES = ("fan_in", "fan_out", "fan_avg")
+
+
+def _uniform(mode, scale=1.0):
+    return wi.get_initializer("variance_scaling", scale=scale, mode=mode, distribution="uniform")
+
+
+def _weight_variances(sizes, mode):
+    n_in, n_out = np.array(sizes[:-1], float), np.array(sizes[1:], float)
+    return 1.0 / {"fan_in": n_in, "fan_out": n_out, "fan_avg": (n_in + n_out) / 2}[mode]
+
+
+def _predicted_profiles(sizes, v):
+    n_in, n_out = np.array(sizes[:-1], float), np.array(sizes[1:], float)
+    forward = np.cumprod(n_in * v)
+    backward = np.append(np.cumprod((n_out * v)[:0:-1])[::-1], 1.0)
+    return forward, backward
+
+
+def _trace(net, batch, seed=1):
+    gen = np.random.default_rng(seed)
+    X = gen.standard_normal((batch, net.sizes[0]))
+    G = gen.standard_normal((net.n_members, batch, net.sizes[-1]))
+    return X, G, net.trace(X, grad_output=G)
+
+
+@pytest.mark.parametrize("fan_in, fan_out", [(300, 1000), (1000, 300), (784, 256)])
+def test_glorot_uniform_limit_and_variance(fan_in, fan_out):
+    w = wi.glorot_uniform((fan_in, fan_out), rng=0)
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    assert_fills_interval(w, -limit, limit)
+    assert_mean_and_variance(w, 0.0, 2.0 / (fan_in + fan_out), KURTOSIS["uniform"])
+    assert math.isclose(wi.theory.uniform_limit(2.0 / (fan_in + fan_out)), limit)
+
+
+def test_glorot_is_symmetric_in_the_fans():
+    a = wi.glorot_uniform((784, 256), rng=0, layout="in_out")
+    b = wi.glorot_uniform((256, 784), rng=0, layout="out_in")
+    assert np.array_equal(a.ravel(), b.ravel())   # same draws, same limit: only the fans matter
+
+
+def test_standard_initialization_has_a_third_of_lecuns_variance():
+    fan_in, fan_out = 400, 300
+    w = _uniform("fan_in", scale=1 / 3)((fan_in, fan_out), rng=0)
+    assert_fills_interval(w, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
+    assert_mean_and_variance(w, 0.0, 1 / (3 * fan_in), KURTOSIS["uniform"])
+    # the same distribution as PyTorch's nn.Linear default, kaiming_uniform_(a=sqrt(5))
+    w_torch = wi.he_uniform((fan_out, fan_in), rng=0, layout="out_in", nonlinearity="leaky_relu", param=math.sqrt(5))
+    assert math.isclose(abs(w_torch).max(), 1 / math.sqrt(fan_in), rel_tol=0.01)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_forward_and_backward_variance_products(mode):
+    sizes = [64, 256, 32, 128, 16, 128, 64]
+    net = wi.MLP(sizes, activation="linear", weight_init=_uniform(mode), seeds=range(20))
+    X, G, tr = _trace(net, batch=100)
+    pred_fwd, pred_bwd = _predicted_profiles(sizes, _weight_variances(sizes, mode))
+    fwd = np.array([np.mean(z**2) for z in tr.pre_activations]) / np.mean(X**2)
+    bwd = np.array([np.mean(g**2) for g in tr.grad_pre_activations]) / np.mean(G**2)
+    np.testing.assert_allclose(fwd, pred_fwd, rtol=TOL)
+    np.testing.assert_allclose(bwd, pred_bwd, rtol=TOL)
+
+
+def test_fan_in_backward_product_telescopes():
+    sizes = [64, 256, 32, 128, 16, 128, 64]
+    _, pred_bwd = _predicted_profiles(sizes, _weight_variances(sizes, "fan_in"))
+    np.testing.assert_allclose(pred_bwd, sizes[-1] / np.array(sizes[1:], float))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_bottleneck_factors(mode):
+    sizes = [512, 512, 16, 512, 512]
+    net = wi.MLP(sizes, activation="linear", weight_init=_uniform(mode), seeds=range(10))
+    X, G, tr = _trace(net, batch=100, seed=2)
+    v = _weight_variances(sizes, mode)
+    ms = lambda a: float(np.mean(a**2))
+    for l in (1, 2):   # into and out of the 16 units
+        fwd = ms(tr.pre_activations[l]) / ms(tr.pre_activations[l - 1])
+        bwd = ms(tr.grad_pre_activations[l - 1]) / ms(tr.grad_pre_activations[l])
+        assert fwd == pytest.approx(sizes[l] * v[l], rel=TOL)
+        assert bwd == pytest.approx(sizes[l + 1] * v[l], rel=TOL)
+    block = np.prod(np.array(sizes[:-1]) * v)
+    if mode == "fan_avg":
+        assert block == pytest.approx(4 * 512 * 16 / 528**2)
+    else:
+        assert block == pytest.approx(1.0)
+    assert ms(tr.pre_activations[-1]) / ms(X) == pytest.approx(block, rel=TOL)
+    assert ms(tr.grad_pre_activations[0]) / ms(G) == pytest.approx(block, rel=TOL)
+
+
+@pytest.mark.parametrize("init", ["standard", "glorot_uniform"])
+def test_tanh_backward_factor_includes_the_squared_slope(init):
+    gen = np.random.default_rng(0)
+    X, y = gen.standard_normal((300, 64)), gen.integers(0, 10, size=300)
+    sizes = [64] + [128] * 4 + [10]
+    weight_init = _uniform("fan_in", scale=1 / 3) if init == "standard" else init
+    net = wi.MLP(sizes, activation="tanh", weight_init=weight_init, seeds=range(6))
+    tr = net.trace(X, labels=y)
+    n_in, n_out = np.array(sizes[:-1], float), np.array(sizes[1:], float)
+    v = 1 / (3 * n_in) if init == "standard" else 2 / (n_in + n_out)
+    g2 = [np.mean(g**2) for g in tr.grad_pre_activations]
+    for l in range(3):
+        slope2 = np.mean((1 - tr.activations[l] ** 2) ** 2)
+        assert g2[l] / g2[l + 1] == pytest.approx(n_out[l + 1] * v[l + 1] * slope2, rel=TOL)
