@@ -142,6 +142,7 @@ def plot_depth_profile(values, ax=None, label=None, color=None, ylabel="standard
                         color=line.get_color(), alpha=0.2, linewidth=0)
     if logy:
         ax.set_yscale("log")
+    ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))  # layers are whole numbers
     if label is not None:
         ax.legend()
     return label_axes(ax, title, "layer", ylabel)
