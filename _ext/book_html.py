@@ -1,0 +1,275 @@
+"""The book's own Sphinx extension: an HTML book that needs no network.
+
+Loaded from ``_config.yml`` (``sphinx: local_extensions: book_html: _ext``).
+
+**MathJax and widgets served by the book itself.** Jupyter Book loads
+MathJax and the ipywidgets HTML manager from public CDNs, so a book opened
+with no network shows raw ``$$`` and empty widgets. This extension takes both
+from the npm packages that ``npm ci`` installs into ``node_modules/``
+(versions pinned in ``package.json`` and ``package-lock.json``):
+
+* it points Sphinx's ``mathjax_path`` and myst-nb's ``nb_ipywidgets_js`` at
+  copies under ``_static/offline/`` of the built HTML, so a page loads one
+  MathJax file and, only if it has widgets, one widget-manager file; MathJax
+  fetches its fonts and rarely used TeX extensions itself, on demand, from
+  beside its entry file;
+* when the HTML build finishes, it copies just the files those two need into
+  ``_static/offline/``. Nothing third-party is committed to the repository,
+  and nothing goes through ``html_static_path`` or ``html_js_files``.
+
+The widget manager is ``embed.js``, the self-contained build of
+``@jupyter-widgets/html-manager`` that renders the standard ipywidgets
+controls without RequireJS and never contacts a CDN (the AMD build that
+myst-nb uses by default fetches any widget module it lacks from jsDelivr).
+
+If ``node_modules/`` is missing or holds other versions than ``package.json``
+pins, the build warns (an error under ``-W``, so CI fails) and falls back to
+the CDNs, so ``jupyter-book build .`` still works on a machine without
+Node.js. ``WINIT_BOOK_ASSETS=cdn`` asks for the CDN build on purpose, with no
+warning.
+
+**Top-level names in cross-references.** The API reference documents each
+function where it is defined (``winit_edu.variance_scaling.he_normal``), but
+readers and docstrings call it by its re-exported name
+(``winit_edu.he_normal``, ``winit_edu.MLP.trace``). A Python cross-reference
+to a ``winit_edu.<name>`` that does not resolve is retried with the name's
+defining module, so both spellings link to the same entry; anything else
+that does not resolve still fails the strict build.
+
+**Author-year bibliography.** The text cites author-year ("Glorot and
+Bengio (2010)"); the pybtex style ``authoryear`` registered here labels the
+bibliography the same way ("[Glorot and Bengio, 2010]") instead of with
+alphabetic keys ("[GB10]"), sorted by author, then year.
+``_config.yml`` selects it with ``bibtex_default_style: authoryear``.
+
+**Small fixes**, for both builds:
+
+* ``book.css`` (in ``_ext/static/``, on every page): long identifiers and
+  code wrap or scroll, so no page is wider than a phone.
+
+* ``widgets-mathjax3.js`` (in ``_ext/static/``, added before the widget
+  manager on pages with widgets): the manager typesets widget labels with the
+  MathJax 2 API, which MathJax 3 lacks; without the bridge every widget label
+  throws an error in the browser console.
+* Sphinx 7 lists a few inline scripts twice on every page (sphinx-thebe's
+  ``const THEBE_JS_URL = ...`` among them, a console error on every page);
+  identical script entries are dropped.
+* On the search page, Sphinx fetches every result page to show a snippet of
+  it; a browser refuses ``fetch`` on ``file://`` URLs, so a book opened from
+  disk would log an error per result. There the snippets are switched off;
+  results still list and link as usual, and a served book keeps its snippets.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+NODE_MODULES = ROOT / "node_modules"
+OFFLINE = "offline"  # under _static/ (the theme already uses _static/vendor/)
+
+#: The MathJax combined component each page loads: TeX and MathML input,
+#: CommonHTML output with MathJax's own web fonts (what Sphinx loads by default).
+MATHJAX_COMPONENT = "tex-mml-chtml.js"
+
+#: What to copy: directory under _static/offline -> (npm package, paths inside it).
+#: MathJax's lazily loaded parts stay beside its entry file, where its loader
+#: looks for them: the TeX extensions that ``autoload`` pulls in (\boldsymbol,
+#: \color, \cancel, ...), the CHTML fonts, and the menu's accessibility tools.
+#: The widget manager's CSS refers to the Font Awesome fonts beside it.
+ASSETS = {
+    "mathjax": ("mathjax", [
+        f"es5/{MATHJAX_COMPONENT}",
+        "es5/input/tex/extensions",
+        "es5/output/chtml/fonts/woff-v2",
+        "es5/a11y",
+        "es5/sre",
+        "es5/ui",
+        "LICENSE",
+    ]),
+    "html-manager": ("@jupyter-widgets/html-manager", [
+        "dist/embed.js",
+        "dist/embed.js.LICENSE.txt",
+        "dist/*.woff2",
+        "dist/*.woff",
+    ]),
+}
+MATHJAX_PATH = f"{OFFLINE}/mathjax/{MATHJAX_COMPONENT}"
+WIDGETS_JS = f"{OFFLINE}/html-manager/embed.js"
+WIDGETS_SHIM = "widgets-mathjax3.js"
+
+
+def _installed(package: str) -> str | None:
+    meta = NODE_MODULES / package / "package.json"
+    if not meta.is_file():
+        return None
+    return json.loads(meta.read_text(encoding="utf8"))["version"]
+
+
+def _pinned(package: str) -> str:
+    return json.loads((ROOT / "package.json").read_text(encoding="utf8"))["devDependencies"][package]
+
+
+def _use_local_assets() -> bool:
+    mode = os.environ.get("WINIT_BOOK_ASSETS", "local").strip().lower() or "local"
+    if mode == "cdn":
+        logger.info("[book_html] WINIT_BOOK_ASSETS=cdn: MathJax and the widget manager load from CDNs")
+        return False
+    if mode != "local":
+        logger.warning(f"[book_html] WINIT_BOOK_ASSETS={mode!r}: expected 'local' or 'cdn'",
+                       type="book_html", subtype="config")
+    problems = []
+    for package, _ in ASSETS.values():
+        have, want = _installed(package), _pinned(package)
+        if have is None:
+            problems.append(f"{package} is not installed")
+        elif have != want:
+            problems.append(f"{package} {have} is installed but package.json pins {want}")
+    if problems:
+        logger.warning(
+            "[book_html] " + "; ".join(problems) + ": run `npm ci` in the repository root. "
+            "Falling back to CDNs: this build shows math and widgets only with a network.",
+            type="book_html", subtype="assets",
+        )
+        return False
+    return True
+
+
+def _configure(app, config) -> None:
+    app.winit_local_assets = _use_local_assets()
+    config.html_static_path = [*config.html_static_path, str(HERE / "static")]
+    # myst-nb injects these only into pages whose notebook stores widget state.
+    widgets_js = {WIDGETS_JS: {}} if app.winit_local_assets else dict(config.nb_ipywidgets_js)
+    config.nb_ipywidgets_js = {WIDGETS_SHIM: {}, **widgets_js}
+    if app.winit_local_assets:
+        config.mathjax_path = MATHJAX_PATH
+
+
+def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        key = (os.fspath(script.filename or ""), tuple(sorted(script.attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique  # the builder restores its own list after each page
+
+
+SEARCH_FROM_DISK = ("// A book opened from disk cannot fetch its pages for result snippets (see _ext/book_html.py).\n"
+                    "if (location.protocol === 'file:') DOCUMENTATION_OPTIONS.SHOW_SEARCH_SUMMARY = false;")
+
+
+def _search_from_disk(app, pagename, templatename, context, doctree) -> None:
+    if pagename == "search" and app.builder.format == "html":
+        app.add_js_file(None, body=SEARCH_FROM_DISK, priority=300)  # after documentation_options.js (200)
+
+
+def _register_authoryear_style() -> None:
+    import collections
+    import string
+
+    from pybtex.plugin import register_plugin
+    from pybtex.style.formatting.plain import Style as PlainStyle
+    from pybtex.style.labels import BaseLabelStyle
+
+    class AuthorYearLabels(BaseLabelStyle):
+        def format_labels(self, sorted_entries):
+            labels = [self.format_label(entry) for entry in sorted_entries]
+            counts, seen = collections.Counter(labels), collections.Counter()
+            for label in labels:  # "He et al., 2015a", "He et al., 2015b"
+                seen[label] += 1
+                yield label + string.ascii_lowercase[seen[label] - 1] if counts[label] > 1 else label
+
+        @staticmethod
+        def format_label(entry):
+            persons = entry.persons.get("author") or entry.persons.get("editor") or []
+            names = [" ".join(n.render_as("text") for n in p.rich_last_names) for p in persons]
+            if names[-1:] == ["others"]:  # "Chollet and others"
+                names = names[:-1] + ["", ""]
+            if not names:
+                who = entry.fields.get("organization") or entry.fields.get("key") or entry.key
+            elif len(names) == 1:
+                who = names[0]
+            elif len(names) == 2:
+                who = f"{names[0]} and {names[1]}"
+            else:
+                who = f"{names[0]} et al."
+            return f"{who}, {entry.fields.get('year', 'n.d.')}"
+
+    class AuthorYearStyle(PlainStyle):
+        default_label_style = "authoryear"
+        default_sorting_style = "author_year_title"
+
+    register_plugin("pybtex.style.labels", "authoryear", AuthorYearLabels, force=True)
+    register_plugin("pybtex.style.formatting", "authoryear", AuthorYearStyle, force=True)
+
+
+def _resolve_reexported(app, env, node, contnode):
+    """Resolve ``winit_edu.X.rest`` as ``<X's defining module>.X.rest``."""
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    parts = target.split(".")
+    if len(parts) < 2 or parts[0] != "winit_edu":
+        return None
+    import importlib
+
+    package = importlib.import_module("winit_edu")
+    obj = getattr(package, parts[1], None)
+    module = getattr(obj, "__module__", None)
+    if obj is None or not module or module == "winit_edu" or not module.startswith("winit_edu."):
+        return None
+    canonical = ".".join([module, getattr(obj, "__qualname__", parts[1]), *parts[2:]])
+    domain = env.get_domain("py")
+    return domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], canonical, node, contnode)
+
+
+def _copy_assets(app, exception) -> None:
+    if exception is not None or app.builder.format != "html" or not getattr(app, "winit_local_assets", False):
+        return
+    count = 0
+    for dest, (package, patterns) in ASSETS.items():
+        source = NODE_MODULES / package
+        target = Path(app.outdir) / "_static" / OFFLINE / dest
+        if target.exists():
+            shutil.rmtree(target)
+        for pattern in patterns:
+            matches = sorted(source.glob(pattern))
+            if not matches:
+                raise FileNotFoundError(f"[book_html] {package}: nothing matches {pattern!r}; run `npm ci`")
+            for path in matches:
+                rel = path.relative_to(source)
+                if rel.parts[0] in ("es5", "dist"):  # drop the package's build directory
+                    rel = Path(*rel.parts[1:])
+                if path.is_dir():
+                    shutil.copytree(path, target / rel, dirs_exist_ok=True)
+                    count += sum(1 for p in path.rglob("*") if p.is_file())
+                else:
+                    (target / rel).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(path, target / rel)
+                    count += 1
+    logger.info(f"[book_html] copied {count} files of mathjax {_installed('mathjax')} and "
+                f"@jupyter-widgets/html-manager {_installed('@jupyter-widgets/html-manager')} "
+                f"from node_modules/ into _static/{OFFLINE}/")
+
+
+def setup(app):
+    _register_authoryear_style()
+    # late, so that Jupyter Book's and myst-nb's defaults are already in place
+    app.connect("config-inited", _configure, priority=900)
+    app.add_css_file("book.css")
+    app.connect("html-page-context", _drop_duplicate_scripts, priority=999)
+    app.connect("html-page-context", _search_from_disk)
+    app.connect("missing-reference", _resolve_reexported)
+    app.connect("build-finished", _copy_assets)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

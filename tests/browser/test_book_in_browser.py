@@ -1,0 +1,377 @@
+"""The built HTML book, opened from disk in a real browser with the network cut off.
+
+Every page must typeset all of its math, load all of its images, render its
+widgets, list every chapter in the table of contents, and do so with no
+console error, no failed request and no request that leaves the machine.
+Beyond that: the precomputed widgets respond to their slider, exercise
+solutions start collapsed and open on a click, search works offline, every
+notebook page offers its .ipynb and a Binder link, no page is wider than a
+phone, and figures stay on a light background in the dark theme.
+
+Screenshots of key pages land in ``_build/screenshots/`` (see conftest.py)
+for a person to look at. Run with ``python -m pytest tests/browser`` after
+building the book.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import pathlib
+import re
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import yaml
+
+from built_book import ROOT, book_html, html_pages, toc_entries
+
+PAGES = html_pages()
+PAGE_IDS = [str(p) for p in PAGES]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+TIMEOUT_MS = 30_000
+
+# Pages worth a screenshot, by document name; the first chapter is the one with
+# widgets, equations and exercises.
+KEY_PAGES = ("book/intro", "book/01_why_initialization_matters", "book/notation", "book/glossary",
+             "book/bibliography", "book/api")
+
+
+def _text(page: pathlib.Path) -> str:
+    return (book_html() / page).read_text(encoding="utf8")
+
+
+def _pages_with(marker: str) -> list[pathlib.Path]:
+    return [p for p in PAGES if marker in _text(p)]
+
+
+def _shot_name(page: pathlib.Path, suffix: str = "") -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(page.with_suffix(""))) + suffix + ".png"
+
+
+def _is_key(page: pathlib.Path) -> bool:
+    return str(page.with_suffix("")) in KEY_PAGES
+
+
+@contextlib.contextmanager
+def open_page(browser, url, viewport=DESKTOP, color_scheme="light", mobile=False):
+    """A page loaded from ``url`` with the network cut off, and the list of what went wrong."""
+    context = browser.new_context(viewport=viewport, color_scheme=color_scheme, is_mobile=mobile,
+                                  has_touch=mobile, device_scale_factor=2 if mobile else 1)
+    context.set_offline(True)
+    problems: list[str] = []
+
+    def block(route):
+        problems.append(f"request leaving the machine: {route.request.url}")
+        route.abort()
+
+    context.route(re.compile(r"^(?!file:|data:|blob:|about:).*"), block)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text}"))
+    page.on("pageerror", lambda e: problems.append(f"uncaught error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url} ({r.failure})"))
+    try:
+        page.goto(url, wait_until="load")
+        settle(page)
+        yield page, problems
+    finally:
+        context.close()
+
+
+def settle(page):
+    """Wait for MathJax's first typesetting, the widgets, the images and the fonts."""
+    n_views = page.locator(f'script[type="{WIDGET_VIEW}"]').count()
+    if n_views:
+        page.wait_for_function(
+            "n => document.querySelectorAll('.widget-subarea .jupyter-widgets').length >= n", arg=n_views)
+    page.evaluate("""async () => {
+        if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+        await Promise.all([...document.images].map(img => img.complete ? null :
+            new Promise(done => { img.addEventListener('load', done); img.addEventListener('error', done); })));
+        await document.fonts.ready;
+    }""")
+
+
+def page_url(root: pathlib.Path, page: pathlib.Path, query: str = "") -> str:
+    return (root / page).as_uri() + query
+
+
+# --------------------------------------------------------------------------- the table of contents
+
+
+@pytest.mark.parametrize("entry", toc_entries())
+def test_every_toc_entry_was_built(html_root, entry):
+    assert (html_root / f"{entry}.html").is_file(), f"{entry} is in _toc.yml but the build has no {entry}.html"
+
+
+# --------------------------------------------------------------------------- every page, offline
+
+
+MATH_PROBLEMS = """() => {
+    const problems = [];
+    for (const el of document.querySelectorAll('.math')) {
+        if (!el.querySelector('mjx-container')) problems.push('math not typeset: ' + el.textContent.trim().slice(0, 80));
+    }
+    for (const el of document.querySelectorAll('mjx-merror')) {
+        problems.push('MathJax error: ' + (el.getAttribute('data-mjx-error') || el.textContent).slice(0, 80));
+    }
+    const main = (document.querySelector('main') || document.body).cloneNode(true);
+    main.querySelectorAll('pre, code, script, style, textarea, mjx-container, .highlight').forEach(e => e.remove());
+    const text = main.textContent;
+    const raw = [/\\$\\$/, /\\\\\\(/, /\\\\\\[/, /\\\\begin\\{/, /\\$[^$\\n]*[\\\\^_{}][^$\\n]*\\$/];
+    for (const pattern of raw) {
+        const m = text.match(pattern);
+        if (m) problems.push('raw TeX left in the text: ' + JSON.stringify(text.slice(Math.max(0, m.index - 30), m.index + 50)));
+    }
+    return problems;
+}"""
+
+IMAGE_PROBLEMS = """() => [...document.images]
+    .filter(img => !(img.complete && img.naturalWidth > 0))
+    .map(img => 'image did not load: ' + (img.getAttribute('src') || '').slice(0, 120))"""
+
+WIDGET_PROBLEMS = """(viewType) => {
+    const problems = [];
+    for (const script of document.querySelectorAll(`script[type="${viewType}"]`)) {
+        const area = script.previousElementSibling;
+        if (!area || !area.classList.contains('widget-subarea') || !area.querySelector('.jupyter-widgets')) {
+            problems.push('widget not rendered: ' + script.textContent.slice(0, 100));
+        } else if (area.getBoundingClientRect().height < 10) {
+            problems.push('widget rendered with no height: ' + script.textContent.slice(0, 100));
+        }
+    }
+    return problems;
+}"""
+
+
+@pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)
+def test_page_works_offline(browser, html_root, screenshot_dir, page):
+    """One page, desktop size, light theme: it renders, and what a reader can do on it works."""
+    with open_page(browser, page_url(html_root, page)) as (tab, problems):
+        if page == pathlib.Path("index.html"):  # Jupyter Book's redirect to the first page
+            assert tab.url.endswith("/book/intro.html"), tab.url
+            return
+        problems += tab.evaluate(MATH_PROBLEMS)
+        problems += tab.evaluate(IMAGE_PROBLEMS)
+        problems += tab.evaluate(WIDGET_PROBLEMS, WIDGET_VIEW)
+        problems += toc_problems(tab, html_root)
+        if _is_key(page):
+            tab.screenshot(path=screenshot_dir / _shot_name(page))
+        if page in NOTEBOOK_PAGES:
+            problems += download_and_launch_problems(tab, page)
+        if tab.locator(f'script[type="{WIDGET_VIEW}"]').count():
+            problems += widget_response_problems(tab, page, screenshot_dir)
+        if tab.locator(".solution.dropdown").count():
+            problems += solution_problems(tab)
+    assert not problems, "\n".join(problems)
+
+
+def toc_problems(tab, html_root) -> list[str]:
+    """The sidebar lists every document of _toc.yml that was built."""
+    nav = tab.locator("nav.bd-docs-nav")
+    if nav.count() != 1:
+        return ["no table of contents (nav.bd-docs-nav) in the sidebar"]
+    listed = {unquote(urlsplit(href).path) for href in nav.locator("a").evaluate_all("links => links.map(a => a.href)")}
+    problems = []
+    for entry in toc_entries():
+        target = html_root / f"{entry}.html"
+        if target.is_file() and target.as_posix() not in listed:
+            problems.append(f"table of contents does not list {entry}")
+    return problems
+
+
+# --------------------------------------------------------------------------- notebook pages
+
+
+def _repository():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf8"))
+    repo = config["repository"]
+    org, name = urlsplit(repo["url"]).path.strip("/").split("/")[:2]
+    return org, name, repo.get("branch", "main"), repo.get("path_to_book", "").strip("/")
+
+
+NOTEBOOK_PAGES = [p for p in PAGES if (book_html() / "_sources" / p.with_suffix(".ipynb")).is_file()]
+
+
+def download_and_launch_problems(tab, page) -> list[str]:
+    """A chapter offers its notebook for download and a Binder link that opens it."""
+    org, name, branch, path_to_book = _repository()
+    notebook = "/".join(filter(None, [path_to_book, page.with_suffix(".ipynb").as_posix()]))
+    problems = []
+    if not (ROOT / notebook).is_file():
+        problems.append(f"the page's notebook {notebook} is not in the repository")
+    download = tab.locator("a.btn-download-source-button")
+    if download.count() != 1:
+        problems.append("no download button for the notebook")
+    else:
+        target = pathlib.Path(unquote(urlsplit(download.evaluate("a => a.href")).path))
+        if target.suffix != ".ipynb" or not target.is_file() or not json.loads(target.read_text(encoding="utf8"))["cells"]:
+            problems.append(f"the download button does not offer the notebook: {target}")
+    binder = tab.locator('a[href^="https://mybinder.org/"]')
+    want = f"https://mybinder.org/v2/gh/{org}/{name}/{branch}?urlpath=lab/tree/{notebook}"
+    if binder.count() != 1 or binder.get_attribute("href") != want:
+        problems.append(f"no Binder launch button to {want}")
+    return problems
+
+
+# --------------------------------------------------------------------------- widgets respond
+
+
+SCRUBBERS = """() => [...document.querySelectorAll('.widget-subarea')]
+    .map((area, i) => ({i, sliders: area.querySelectorAll('.widget-slider').length, images: area.querySelectorAll('img').length}))
+    .filter(w => w.sliders > 0 && w.images > 0).map(w => w.i)"""
+
+VISIBLE_FRAME = """(i) => {
+    const area = document.querySelectorAll('.widget-subarea')[i];
+    const shown = [...area.querySelectorAll('img')].filter(img => img.offsetParent !== null && img.naturalWidth > 0);
+    const readout = area.querySelector('.widget-readout');
+    return {srcs: shown.map(img => img.src), readout: readout ? readout.textContent.trim() : null};
+}"""
+
+
+def widget_response_problems(tab, page, screenshot_dir) -> list[str]:
+    """Every precomputed widget (a slider over pictures) shows another picture when its slider moves."""
+    scrubbers = tab.evaluate(SCRUBBERS)
+    if not scrubbers:
+        return ["the page stores widgets but none is a slider over pictures"]
+    problems = []
+    for n, i in enumerate(scrubbers):
+        area = tab.locator(".widget-subarea").nth(i)
+        area.scroll_into_view_if_needed()
+        before = tab.evaluate(VISIBLE_FRAME, i)
+        if len(before["srcs"]) != 1:
+            problems.append(f"widget {n}: {len(before['srcs'])} pictures visible at once")
+            continue
+        area.screenshot(path=screenshot_dir / _shot_name(page, f"-widget{n}-before"))
+        area.locator(".noUi-handle").first.focus()
+        for _ in range(2):
+            tab.keyboard.press("ArrowRight")
+        try:
+            tab.wait_for_function(f"() => ({VISIBLE_FRAME})({i}).readout !== {json.dumps(before['readout'])}",
+                                  timeout=5_000)
+            tab.wait_for_function(f"() => ({VISIBLE_FRAME})({i}).srcs.join() !== {json.dumps(','.join(before['srcs']))}",
+                                  timeout=5_000)
+        except Exception:  # noqa: BLE001 - reported below with what the page shows
+            pass
+        after = tab.evaluate(VISIBLE_FRAME, i)
+        area.screenshot(path=screenshot_dir / _shot_name(page, f"-widget{n}-after"))
+        if after["readout"] == before["readout"]:
+            problems.append(f"widget {n}: the slider did not move from {before['readout']}")
+        elif len(after["srcs"]) != 1 or after["srcs"] == before["srcs"]:
+            problems.append(f"widget {n}: the slider moved ({before['readout']} -> {after['readout']}) "
+                            f"but the picture did not change")
+    return problems
+
+
+# --------------------------------------------------------------------------- exercises
+
+
+def solution_problems(tab) -> list[str]:
+    """Exercise solutions start collapsed and open on a click."""
+    problems = []
+    solutions = tab.locator(".solution.dropdown")
+    for k in range(solutions.count()):
+        solution = solutions.nth(k)
+        body = solution.locator(":scope > :not(.admonition-title)").first
+        if body.is_visible():
+            problems.append(f"solution {k} is visible before the reader asks for it")
+            continue
+        solution.locator(".admonition-title").click()
+        try:
+            body.wait_for(state="visible", timeout=5_000)
+        except Exception:  # noqa: BLE001
+            problems.append(f"solution {k} does not open on a click")
+    return problems
+
+
+# --------------------------------------------------------------------------- equations
+
+
+def test_numbered_equations_are_referenced_from_the_text(browser, html_root):
+    page = pathlib.Path("book/notation.html")
+    with open_page(browser, page_url(html_root, page)) as (tab, problems):
+        numbers = tab.locator("div.math .eqno").all_text_contents()
+        assert len(numbers) >= 3, numbers
+        refs = tab.locator('a.reference[href*="#equation-notation-"]').evaluate_all(
+            "links => links.map(a => [a.textContent.trim(), a.hash])")
+        assert len(refs) >= 3, refs
+        for text, anchor in refs:
+            assert re.fullmatch(r"Eq\. ?\(?\d+(\.\d+)*\)?", text), text
+            assert tab.locator(f"[id='{anchor[1:]}']").count() == 1, anchor
+    assert not problems, "\n".join(problems)
+
+
+# --------------------------------------------------------------------------- search
+
+
+@pytest.mark.parametrize("word", ["initialization", "glorot", "fan_in"])
+def test_search_works_offline(browser, html_root, screenshot_dir, word):
+    with open_page(browser, page_url(html_root, pathlib.Path("search.html"), f"?q={word}")) as (tab, problems):
+        results = tab.locator("#search-results ul.search li")
+        results.first.wait_for()
+        assert results.count() > 0
+        if word == "glorot":
+            tab.screenshot(path=screenshot_dir / "search.png")
+    assert not problems, "\n".join(problems)
+
+
+# --------------------------------------------------------------------------- a phone
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p.name != "index.html"], ids=lambda p: str(p))
+def test_page_fits_a_phone_screen(browser, html_root, screenshot_dir, page):
+    with open_page(browser, page_url(html_root, page), viewport=PHONE, mobile=True) as (tab, problems):
+        width = tab.evaluate("() => document.documentElement.scrollWidth")
+        wide = tab.evaluate("""(limit) => [...document.querySelectorAll('main *')]
+            .filter(e => e.getBoundingClientRect().right > limit + 1 && e.offsetParent !== null
+                         && !e.closest('pre, .highlight, .table-wrapper, .pst-scrollable-table-container, .math, mjx-container, .cell_output, .output'))
+            .slice(0, 5).map(e => e.tagName + '.' + e.className)""", PHONE["width"])
+        assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px screen: {wide}"
+        if _is_key(page):
+            tab.screenshot(path=screenshot_dir / _shot_name(page, "-phone"))
+            math = tab.locator("div.math").first
+            if math.count():
+                math.scroll_into_view_if_needed()
+                tab.screenshot(path=screenshot_dir / _shot_name(page, "-phone-math"))
+            widget = tab.locator(".widget-subarea").first
+            if widget.count():
+                widget.scroll_into_view_if_needed()
+                tab.screenshot(path=screenshot_dir / _shot_name(page, "-phone-widget"))
+    assert not problems, "\n".join(problems)
+
+
+# --------------------------------------------------------------------------- the dark theme
+
+
+LUMINANCE = """(el) => {
+    const m = getComputedStyle(el).backgroundColor.match(/\\d+(\\.\\d+)?/g).map(Number);
+    if (m.length === 4 && m[3] === 0) return null;  // transparent
+    return (0.2126 * m[0] + 0.7152 * m[1] + 0.0722 * m[2]) / 255;
+}"""
+
+
+@pytest.mark.parametrize("page", _pages_with('class="cell_output'), ids=lambda p: str(p))
+def test_figures_stay_readable_in_the_dark_theme(browser, html_root, screenshot_dir, page):
+    with open_page(browser, page_url(html_root, page), color_scheme="dark") as (tab, problems):
+        assert tab.evaluate("() => document.documentElement.dataset.theme") == "dark", \
+            "the book does not follow the reader's dark preference; then this test is moot"
+        assert tab.evaluate(LUMINANCE, tab.locator("body").element_handle()) < 0.2
+        for kind, selector in [("figure", ".cell_output img"), ("widget", ".cell_output .widget-subarea")]:
+            items = tab.locator(selector)
+            for k in range(items.count()):
+                item = items.nth(k)
+                if not item.is_visible():
+                    continue
+                lum = item.evaluate(LUMINANCE)
+                assert lum is not None and lum > 0.6, f"{kind} {k} sits on a dark background (luminance {lum})"
+        if _is_key(page):
+            figure = tab.locator(".cell_output img").first
+            figure.scroll_into_view_if_needed()
+            tab.screenshot(path=screenshot_dir / _shot_name(page, "-dark"))
+            widget = tab.locator(".widget-subarea").first
+            if widget.count():
+                widget.scroll_into_view_if_needed()
+                tab.screenshot(path=screenshot_dir / _shot_name(page, "-dark-widget"))
+    assert not problems, "\n".join(problems)
