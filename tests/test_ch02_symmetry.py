@@ -1,0 +1,170 @@
+"""Chapter 2 (symmetry): the claims the chapter proves, checked on small networks.
+
+* constant initialization keeps every hidden layer a set of bit-identical units
+  under SGD with momentum and any minibatch order (the twin-units lemma);
+* a pair of twins inside a random network stays a pair of twins;
+* all-zero weights: only the output biases get a gradient (tanh, ReLU); for the
+  sigmoid the output weights do too, with identical rows; a zero tanh network
+  never moves its weights, a zero sigmoid network wakes up one layer per step;
+* a constant network of width n trains exactly like a width-one network with
+  outgoing weights n*c and per-layer learning rates eta*a**2/K;
+* where the randomness has to be: a hidden layer with constant matrices on
+  both sides stays collapsed;
+* coherent sums: z2 = n c h1 for constant weights.
+
+Bit-for-bit equality relies on the BLAS computing every unit with the same
+operations, which holds for width 32 in float64 (see the chapter's caveat).
+"""
+import numpy as np
+import pytest
+
+import winit_edu as wi
+
+SIZES = [2, 32, 32, 2]
+SETUP = dict(lr=0.05, momentum=0.9, batch_size=32)
+C = 0.1
+
+
+@pytest.fixture(scope="module")
+def spirals():
+    return wi.load_dataset("spirals", rng=0)
+
+
+def unit_table(net, layer):
+    return np.concatenate([net.weights[layer], net.biases[layer][:, None, :],
+                           np.swapaxes(net.weights[layer + 1], 1, 2)], axis=1)
+
+
+def distinct_units(net, layer):
+    return np.array([np.unique(t, axis=1).shape[1] for t in unit_table(net, layer)])
+
+
+def train_per_layer_lr(net, X, y, lr_w, lr_b, *, momentum, batch_size, epochs):
+    """The loop of wi.train with one learning rate per parameter array (as in the chapter)."""
+    data_rngs = [wi.seed_streams(s)[2] for s in net.seeds]
+    n, steps = len(X), len(X) // batch_size
+    rates = [r for pair in zip(lr_w, lr_b) for r in pair]
+    velocity = [np.zeros_like(p) for p in net.parameters()]
+    losses = []
+    for _ in range(epochs):
+        order = np.stack([r.permutation(n) for r in data_rngs])
+        for i in range(steps):
+            idx = order[:, i * batch_size:(i + 1) * batch_size]
+            loss, grad = wi.softmax_cross_entropy(net.forward(X[idx]), y[idx])
+            grad_w, grad_b, _ = net.backward(grad)
+            for p, v, g, lr in zip(net.parameters(), velocity, [g for pr in zip(grad_w, grad_b) for g in pr], rates):
+                v *= momentum
+                v -= lr * g
+                p += v
+            losses.append(loss)
+    return np.array(losses)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+def test_constant_init_units_stay_bit_identical(spirals, activation):
+    net = wi.MLP(SIZES, activation=activation, weight_init=wi.get_initializer("constant", value=C), seeds=[0, 1, 2])
+    wi.train(net, spirals.X_train, spirals.y_train, epochs=15, **SETUP)
+    for layer in (0, 1):
+        np.testing.assert_array_equal(distinct_units(net, layer), 1)
+    # the seeds (data orders) led to different weights, but never to different units
+    assert len(np.unique(net.weights[0][:, 0, 0])) == 3
+
+
+def test_twins_inside_a_random_network_stay_twins(spirals):
+    net = wi.MLP(SIZES, weight_init="glorot_uniform", seeds=[0, 1])
+    net.weights[0][:, :, 1] = net.weights[0][:, :, 0]
+    net.weights[1][:, 1, :] = net.weights[1][:, 0, :]
+    wi.train(net, spirals.X_train, spirals.y_train, epochs=15, **SETUP)
+    for t in unit_table(net, 0):
+        np.testing.assert_array_equal(t[:, 0], t[:, 1])
+    np.testing.assert_array_equal(distinct_units(net, 0), 31)
+
+
+def test_all_zeros_gradient_pattern(spirals):
+    Xb, yb = spirals.X_train[:32], spirals.y_train[:32]
+    pi = np.bincount(yb, minlength=2) / len(yb)
+    for act in ("tanh", "relu", "sigmoid"):
+        t = wi.MLP(SIZES, activation=act, weight_init="zeros", seeds=0).trace(Xb, labels=yb)
+        # every gradient below the output layer is exactly zero
+        for g in t.grad_weights[:-1] + t.grad_biases[:-1]:
+            assert np.all(g == 0)
+        # output bias: 1/k - class fraction of the minibatch
+        np.testing.assert_allclose(t.grad_biases[-1][0], 0.5 - pi, rtol=1e-12, atol=1e-15)
+        if act == "sigmoid":   # f(0) = 1/2: identical rows, half the bias gradient
+            gw = t.grad_weights[-1][0]
+            np.testing.assert_allclose(gw, np.broadcast_to(0.5 * t.grad_biases[-1][0], gw.shape), rtol=1e-12)
+            assert np.abs(gw).max() > 0
+        else:                  # f(0) = 0
+            assert np.all(t.grad_weights[-1] == 0)
+
+
+def test_zero_tanh_network_learns_only_the_output_bias(spirals):
+    net = wi.MLP(SIZES, weight_init="zeros", seeds=[0, 1])
+    hist = wi.train(net, spirals.X_train, spirals.y_train, X_val=spirals.X_test, y_val=spirals.y_test,
+                    epochs=10, **SETUP)
+    assert all(np.all(W == 0) for W in net.weights) and all(np.all(b == 0) for b in net.biases[:-1])
+    assert np.abs(net.biases[-1]).max() > 0
+    favoured = net.biases[-1].argmax(axis=1)
+    np.testing.assert_array_equal(hist.val_accuracy[-1], np.mean(spirals.y_test[None] == favoured[:, None], axis=1))
+
+
+@pytest.mark.parametrize("sizes, expected", [(SIZES, [3, 2, 1]), ([2, 8, 8, 8, 8, 2], [5, 4, 3, 2, 1])])
+def test_zero_sigmoid_network_wakes_up_one_layer_per_step(spirals, sizes, expected):
+    Xb, yb = spirals.X_train[:32], spirals.y_train[:32]
+    net = wi.MLP(sizes, activation="sigmoid", weight_init="zeros", seeds=0)
+    moved = {}
+    for step in range(1, len(sizes) + 1):
+        t = net.trace(Xb, labels=yb)
+        for W, b, gW, gb in zip(net.weights, net.biases, t.grad_weights, t.grad_biases):
+            W -= 0.05 * gW
+            b -= 0.05 * gb
+        for l, W in enumerate(net.weights):
+            if np.any(W != 0):
+                moved.setdefault(l, step)
+    assert [moved[l] for l in range(len(sizes) - 1)] == expected
+
+
+def test_width_one_equivalence(spirals):
+    X, y = spirals.X_train, spirals.y_train
+    n, eta, epochs, seeds = 32, SETUP["lr"], 20, [0, 1]
+    wide = wi.MLP(SIZES, weight_init=wi.get_initializer("constant", value=C), seeds=seeds)
+    narrow_init = [wi.get_initializer("constant", value=v) for v in (C, n * C, n * C)]
+    narrow = wi.MLP([2, 1, 1, 2], weight_init=narrow_init, seeds=seeds)
+    # same function at the start
+    np.testing.assert_allclose(narrow.forward(spirals.X_test), wide.forward(spirals.X_test), rtol=0, atol=1e-13)
+    hist = wi.train(wide, X, y, epochs=epochs, **SETUP)
+    kw = dict(momentum=SETUP["momentum"], batch_size=SETUP["batch_size"], epochs=epochs)
+    # the loop is wi.train: equal rates reproduce it bit for bit
+    naive = wi.MLP([2, 1, 1, 2], weight_init=narrow_init, seeds=seeds)
+    naive_hist = wi.train(naive, X, y, epochs=epochs, **SETUP)
+    check = wi.MLP([2, 1, 1, 2], weight_init=narrow_init, seeds=seeds)
+    np.testing.assert_array_equal(train_per_layer_lr(check, X, y, [eta] * 3, [eta] * 3, **kw), naive_hist.step_loss)
+    # rates eta * a**2 / K: identical training up to rounding; the naive net drifts away
+    loss = train_per_layer_lr(narrow, X, y, [eta / n, eta, n * eta], [eta / n, eta / n, eta], **kw)
+    assert np.abs(loss - hist.step_loss).max() < 1e-10
+    assert np.abs(naive_hist.step_loss - hist.step_loss).max() > 1e-2
+    np.testing.assert_allclose(narrow.weights[0][:, :, 0], wide.weights[0][:, :, 0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(narrow.weights[2][:, 0, :], n * wide.weights[2][:, 0, :], rtol=0, atol=1e-12)
+
+
+def test_where_randomness_has_to_be(spirals):
+    const, g = wi.get_initializer("constant", value=C), "glorot_uniform"
+    expected = {  # weight inits -> (distinct units in hidden layer 1, in hidden layer 2)
+        (g, const, const): (32, 1),
+        (const, g, const): (32, 32),
+        (const, const, g): (1, 32),
+    }
+    for inits, (d1, d2) in expected.items():
+        net = wi.MLP(SIZES, weight_init=list(inits), seeds=[0, 1])
+        wi.train(net, spirals.X_train, spirals.y_train, epochs=10, **SETUP)
+        np.testing.assert_array_equal(distinct_units(net, 0), d1)
+        np.testing.assert_array_equal(distinct_units(net, 1), d2)
+
+
+def test_coherent_sum_of_constant_weights():
+    digits = wi.load_dataset("digits", rng=0)
+    net = wi.MLP([64, 32, 32, 10], weight_init="ones", seeds=0)
+    t = net.trace(digits.X_train[:200])
+    z2, h1 = t.pre_activations[1][0], t.activations[0][0]
+    np.testing.assert_allclose(z2, 32 * np.broadcast_to(h1[:, :1], z2.shape), rtol=1e-12, atol=1e-12)
+    assert wi.diagnostics.saturation_fraction(t.activations[1], "tanh") > 0.9
