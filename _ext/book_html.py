@@ -34,7 +34,9 @@ readers and docstrings call it by its re-exported name
 (``winit_edu.he_normal``, ``winit_edu.MLP.trace``). A Python cross-reference
 to a ``winit_edu.<name>`` that does not resolve is retried with the name's
 defining module, so both spellings link to the same entry; anything else
-that does not resolve still fails the strict build.
+that does not resolve still fails the strict build. And a public module of
+``winit_edu`` that the API reference (``book/api.md``) leaves out is a
+warning, so a new module cannot go undocumented.
 
 **Author-year bibliography.** The text cites author-year ("Glorot and
 Bengio (2010)"); the pybtex style ``authoryear`` registered here labels the
@@ -234,6 +236,21 @@ def _resolve_reexported(app, env, node, contnode):
     return domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], canonical, node, contnode)
 
 
+def _check_api_reference(app, env) -> None:
+    if "book/api" not in env.found_docs:
+        return
+    import pkgutil
+
+    import winit_edu
+
+    documented = set(env.get_domain("py").modules)
+    for info in pkgutil.iter_modules(winit_edu.__path__):
+        name = f"winit_edu.{info.name}"
+        if not info.name.startswith("_") and name not in documented:
+            logger.warning(f"[book_html] {name} is not in the API reference: add an automodule for it to book/api.md",
+                           type="book_html", subtype="api", location="book/api")
+
+
 def _copy_assets(app, exception) -> None:
     if exception is not None or app.builder.format != "html" or not getattr(app, "winit_local_assets", False):
         return
@@ -271,5 +288,6 @@ def setup(app):
     app.connect("html-page-context", _drop_duplicate_scripts, priority=999)
     app.connect("html-page-context", _search_from_disk)
     app.connect("missing-reference", _resolve_reexported)
+    app.connect("env-check-consistency", _check_api_reference)
     app.connect("build-finished", _copy_assets)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
