@@ -88,7 +88,9 @@ def test_glued_strings_are_pasted_without_quotes(path):
     for cell in nb["cells"]:
         for out in cell.get("outputs", []):
             name = out.get("metadata", {}).get("scrapbook", {}).get("name")
-            plain = "".join(out.get("data", {}).get("text/plain", ""))
+            data = out.get("data", {})
+            # glue stores its value under "application/papermill.record/text/plain"
+            plain = "".join(next((v for k, v in data.items() if k.endswith("text/plain")), ""))
             if name and plain[:1] in ("'", '"'):
                 strings.add(name)
     bare = set(re.findall(r"\{glue(?::any)?\}`([^`:]+)`", markdown)) & strings
