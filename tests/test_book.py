@@ -93,7 +93,7 @@ def test_glued_strings_are_pasted_without_quotes(path):
             plain = "".join(next((v for k, v in data.items() if k.endswith("text/plain")), ""))
             if name and plain[:1] in ("'", '"'):
                 strings.add(name)
-    bare = set(re.findall(r"\{glue(?::any)?\}`([^`:]+)`", markdown)) & strings
+    bare = set(re.findall(r"\{glue(?::any|:)?\}`([^`:]+)`", markdown)) & strings
     assert not bare, f"use {{glue:text}} for these glued strings: {sorted(bare)}"
 
 
