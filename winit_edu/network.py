@@ -15,6 +15,10 @@ Shapes (``S`` members, batch ``B``, layer ``l`` maps ``n_l -> n_{l+1}``)::
 
 The forward pass is ``z_l = h_l @ W_l + b_l`` and ``h_{l+1} = f(z_l)`` for the
 hidden layers; the last layer has no nonlinearity (the loss applies softmax).
+
+Creating an MLP also tunes glibc's allocator to reuse freed memory
+(:mod:`winit_edu._allocator`): without it, the large temporary arrays of an
+ensemble's training step are page-faulted in afresh at every step.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._allocator import keep_freed_memory
 from ._checks import check_dtype, check_int
 from .activations import get_activation
 from .registry import get_initializer
@@ -142,6 +147,7 @@ class MLP:
         self.weights = [np.stack([m[l] for m in members_w]).astype(self.dtype) for l in range(n_layers)]
         self.biases = [np.stack([m[l] for m in members_b]).astype(self.dtype) for l in range(n_layers)]
         self._inputs = self._pre = self._post = None
+        keep_freed_memory()
 
     @property
     def n_members(self):
