@@ -87,6 +87,42 @@ def test_momentum_update_rule(xor):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
 
 
+def test_one_learning_rate_per_parameter_array(xor):
+    # lr as a sequence: W_1, b_1, W_2, b_2 each take their own step (full batch, no momentum)
+    X, y = xor
+    rates = [0.3, 0.01, 2.0, 0.5]
+    net = MLP([2, 6, 2], activation="tanh", seeds=0)
+    ref = MLP([2, 6, 2], activation="tanh", seeds=0)
+    train(net, X, y, lr=rates, batch_size=len(X), epochs=2)
+    for _ in range(2):
+        _, g_out = get_loss("cross_entropy")(ref.forward(X), y)
+        grad_w, grad_b, _ = ref.backward(g_out)
+        for p, g, rate in zip(ref.parameters(), [g for pair in zip(grad_w, grad_b) for g in pair], rates):
+            p -= rate * g
+    for a, b in zip(net.parameters(), ref.parameters()):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
+def test_equal_rates_reproduce_a_scalar_rate_bit_for_bit(xor):
+    X, y = xor
+    a, b = MLP([2, 8, 8, 2], seeds=[0, 1]), MLP([2, 8, 8, 2], seeds=[0, 1])
+    ha = train(a, X, y, lr=0.1, momentum=0.9, epochs=3, batch_size=20)
+    hb = train(b, X, y, lr=[0.1] * 6, momentum=0.9, epochs=3, batch_size=20)
+    assert np.array_equal(ha.step_loss, hb.step_loss)
+    assert all(np.array_equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_callback_sees_every_step_and_the_updated_net(xor):
+    X, y = xor
+    net = MLP([2, 4, 2], seeds=[0, 1])
+    seen = []
+    hist = train(net, X, y, lr=0.1, epochs=2, batch_size=50,
+                 callback=lambda step, n: seen.append((step, n is net, n.weights[0].copy())))
+    assert [s for s, _, _ in seen] == list(range(1, 9)) and all(same for _, same, _ in seen)
+    assert hist.step_loss.shape == (8, 2)
+    np.testing.assert_array_equal(seen[-1][2], net.weights[0])  # called after the update
+
+
 def test_momentum_speeds_up_small_learning_rates(xor):
     X, y = xor
     plain = train(MLP([2, 16, 2], seeds=[0, 1]), X, y, lr=0.02, epochs=5, batch_size=20)
@@ -224,6 +260,9 @@ def test_evaluate(xor):
     (dict(eval_every=0), ValueError, "eval_every"),
     (dict(loss="hinge"), ValueError, "loss must be one of"),
     (dict(on_divergence="ignore"), ValueError, "on_divergence must be one of"),
+    (dict(lr=[0.1, 0.1, 0.1]), ValueError, "one rate per parameter array"),
+    (dict(lr=[0.1, 0.1, -0.1, 0.1]), ValueError, r"lr\[2\]"),
+    (dict(callback="print"), TypeError, "callback must be callable"),
 ])
 def test_invalid_arguments(xor, kwargs, error, match):
     X, y = xor

@@ -121,8 +121,19 @@ def _first_bad_layer(net, member):
     return -1
 
 
+def _learning_rates(lr, n_arrays):
+    """One validated learning rate per parameter array."""
+    if np.ndim(lr) == 0:
+        return [check_real(lr, name="lr", min_value=0.0, min_inclusive=False)] * n_arrays
+    rates = list(lr)
+    if len(rates) != n_arrays:
+        raise ValueError(f"lr must be a number or one rate per parameter array ({n_arrays}: W_1, b_1, W_2, b_2, ...), "
+                         f"got {len(rates)} rates")
+    return [check_real(r, name=f"lr[{k}]", min_value=0.0, min_inclusive=False) for k, r in enumerate(rates)]
+
+
 def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=64, epochs=10,
-          X_val=None, y_val=None, eval_every=None, on_divergence="raise"):
+          X_val=None, y_val=None, eval_every=None, on_divergence="raise", callback=None):
     """Train every member of ``net`` in place with minibatch SGD (+ momentum).
 
     The update is ``v <- momentum * v - lr * grad; p <- p + v``. Each epoch
@@ -137,8 +148,11 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         Labels (N,) of int for cross-entropy; targets (N, k) or labels for
         squared error.
     loss : {"cross_entropy", "squared_error"}, default "cross_entropy"
-    lr : float, default 0.1
-        Learning rate, ``> 0``.
+    lr : float or sequence of float, default 0.1
+        Learning rate, ``> 0``. A sequence gives one rate per parameter
+        array, in the order of :meth:`MLP.parameters`
+        (``W_1, b_1, W_2, b_2, ...``), for experiments that scale the steps
+        of some layers.
     momentum : float in [0, 1), default 0.0
     batch_size : int, default 64
         ``1 <= batch_size <= N``.
@@ -150,6 +164,10 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         epoch). Step 0 (the initial point) is always evaluated.
     on_divergence : {"raise", "stop"}, default "raise"
         What to do when a member's loss becomes inf or nan.
+    callback : callable, optional
+        Called as ``callback(step, net)`` after every update, with ``step``
+        the number of updates so far (1, 2, ...), to record what the
+        :class:`History` does not (say, a probe of the hidden layers).
 
     Returns
     -------
@@ -173,7 +191,9 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     """
     check_choice(loss, LOSSES, name="loss")
     check_choice(on_divergence, ("raise", "stop"), name="on_divergence")
-    lr = check_real(lr, name="lr", min_value=0.0, min_inclusive=False)
+    rates = _learning_rates(lr, len(net.parameters()))
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable as callback(step, net), got {type(callback).__name__}")
     momentum = check_real(momentum, name="momentum", min_value=0.0, max_value=1.0, max_inclusive=False)
     epochs = check_int(epochs, name="epochs", min_value=0)
     X = np.asarray(X, dtype=net.dtype)
@@ -235,13 +255,15 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
                         if velocity is not None:
                             velocity[k][frozen] = 0.0  # ... also with momentum
                     if velocity is None:
-                        p -= lr * g
+                        p -= rates[k] * g
                     else:
                         v = velocity[k]
                         v *= momentum
-                        v -= lr * g
+                        v -= rates[k] * g
                         p += v
                 step += 1
+                if callback is not None:
+                    callback(step, net)
                 if step % eval_every == 0:
                     record(step)
                 if frozen.all():
