@@ -224,7 +224,7 @@ def bench_book(quick):
     if quick:
         return
     out = pathlib.Path("/tmp/winit-bench-build")
-    jb = [sys.executable, "-m", "jupyter_book", "build", str(ROOT), "--path-output", str(out)]
+    jb = [str(pathlib.Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--path-output", str(out)]
     subprocess.run(jb, check=True, capture_output=True)  # make sure the build is warm
     t = time.perf_counter()
     subprocess.run(jb, check=True, capture_output=True)
