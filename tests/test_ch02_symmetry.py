@@ -39,27 +39,6 @@ def distinct_units(net, layer):
     return np.array([np.unique(t, axis=1).shape[1] for t in unit_table(net, layer)])
 
 
-def train_per_layer_lr(net, X, y, lr_w, lr_b, *, momentum, batch_size, epochs):
-    """The loop of wi.train with one learning rate per parameter array (as in the chapter)."""
-    data_rngs = [wi.seed_streams(s)[2] for s in net.seeds]
-    n, steps = len(X), len(X) // batch_size
-    rates = [r for pair in zip(lr_w, lr_b) for r in pair]
-    velocity = [np.zeros_like(p) for p in net.parameters()]
-    losses = []
-    for _ in range(epochs):
-        order = np.stack([r.permutation(n) for r in data_rngs])
-        for i in range(steps):
-            idx = order[:, i * batch_size:(i + 1) * batch_size]
-            loss, grad = wi.softmax_cross_entropy(net.forward(X[idx]), y[idx])
-            grad_w, grad_b, _ = net.backward(grad)
-            for p, v, g, lr in zip(net.parameters(), velocity, [g for pr in zip(grad_w, grad_b) for g in pr], rates):
-                v *= momentum
-                v -= lr * g
-                p += v
-            losses.append(loss)
-    return np.array(losses)
-
-
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
 def test_constant_init_units_stay_bit_identical(spirals, activation):
     net = wi.MLP(SIZES, activation=activation, weight_init=wi.get_initializer("constant", value=C), seeds=[0, 1, 2])
@@ -133,14 +112,11 @@ def test_width_one_equivalence(spirals):
     # same function at the start
     np.testing.assert_allclose(narrow.forward(spirals.X_test), wide.forward(spirals.X_test), rtol=0, atol=1e-13)
     hist = wi.train(wide, X, y, epochs=epochs, **SETUP)
-    kw = dict(momentum=SETUP["momentum"], batch_size=SETUP["batch_size"], epochs=epochs)
-    # the loop is wi.train: equal rates reproduce it bit for bit
     naive = wi.MLP([2, 1, 1, 2], weight_init=narrow_init, seeds=seeds)
     naive_hist = wi.train(naive, X, y, epochs=epochs, **SETUP)
-    check = wi.MLP([2, 1, 1, 2], weight_init=narrow_init, seeds=seeds)
-    np.testing.assert_array_equal(train_per_layer_lr(check, X, y, [eta] * 3, [eta] * 3, **kw), naive_hist.step_loss)
-    # rates eta * a**2 / K: identical training up to rounding; the naive net drifts away
-    loss = train_per_layer_lr(narrow, X, y, [eta / n, eta, n * eta], [eta / n, eta / n, eta], **kw)
+    # rates eta * a**2 / K (W1, b1, W2, b2, W3, b3): identical training up to rounding; the naive net drifts away
+    rates = [eta / n, eta / n, eta, eta / n, n * eta, eta]
+    loss = wi.train(narrow, X, y, epochs=epochs, **{**SETUP, "lr": rates}).step_loss
     assert np.abs(loss - hist.step_loss).max() < 1e-10
     assert np.abs(naive_hist.step_loss - hist.step_loss).max() > 1e-2
     np.testing.assert_allclose(narrow.weights[0][:, :, 0], wide.weights[0][:, :, 0], rtol=0, atol=1e-12)
