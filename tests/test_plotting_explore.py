@@ -134,14 +134,42 @@ def test_live_builds_controls_and_redraws():
     slider = ipywidgets.FloatSlider(value=0.5, min=0, max=1, description="k")
     box = live(recording_draw, k=slider, kind=["line", "dots"])
     assert isinstance(box, ipywidgets.VBox)
-    controls, output = box.children
-    assert isinstance(output, ipywidgets.Output)
+    controls, picture, messages = box.children
+    assert isinstance(picture, ipywidgets.Image) and isinstance(messages, ipywidgets.Output)
     assert controls.children[0] is slider
     assert isinstance(controls.children[1], ipywidgets.Dropdown)
     assert calls == [{"k": 0.5, "kind": "line"}]  # drawn once at creation
+    first = bytes(picture.value)
+    assert first.startswith(b"\x89PNG")
     controls.children[1].value = "dots"
     assert calls[-1] == {"k": 0.5, "kind": "dots"}  # and again on every change
+    assert bytes(picture.value) != first
+    controls.children[1].value = "line"  # a setting seen before is not drawn again
+    assert len(calls) == 2 and bytes(picture.value) == first
     assert plt.get_fignums() == []  # each figure is closed after it is shown
+
+
+def test_live_shows_an_error_of_draw_instead_of_losing_it():
+    def failing_draw(k):
+        if k > 1:
+            raise ValueError("k too large")
+        return draw(k=k)
+
+    box = live(failing_draw, k=[0.5, 2.0])
+    controls, picture, messages = box.children
+    controls.children[0].value = 2.0  # does not raise into the widget machinery
+    assert bytes(picture.value).startswith(b"\x89PNG")  # the last good picture stays
+
+
+def test_figure_png_drops_minor_ticks_of_log_axes_only():
+    fig, (a, b) = plt.subplots(1, 2)
+    a.set_yscale("log")
+    a.plot([1, 2], [1, 1000])
+    b.plot([1, 2], [1, 2])
+    minor_b = type(b.yaxis.get_minor_locator())
+    figure_png(fig, dpi=20)
+    assert type(a.yaxis.get_minor_locator()).__name__ == "NullLocator"
+    assert type(b.yaxis.get_minor_locator()) is minor_b
 
 
 def test_live_numeric_options_make_a_selection_slider():

@@ -14,6 +14,7 @@ A drawing function takes keyword arguments and returns a matplotlib Figure.
 from __future__ import annotations
 
 import io
+import traceback
 
 import matplotlib.pyplot as plt
 
@@ -40,13 +41,20 @@ def _control(name, spec):
     raise TypeError(f"control {name!r} must be a list of options or an ipywidgets widget, got {type(spec).__name__}")
 
 
-def live(draw, **controls):
+def live(draw, dpi=80, **controls):
     """Controls on top, the figure of ``draw(**values)`` below, redrawn on every change.
+
+    The figure is shown as a PNG at ``dpi``, the same as a :func:`scrubber`
+    frame, and remembered: moving a control back to a setting already seen
+    shows it at once, without calling ``draw`` again (so ``draw`` must depend
+    on its arguments only).
 
     Parameters
     ----------
     draw : callable
         ``draw(**values) -> matplotlib.figure.Figure``.
+    dpi : int, default 80
+        Resolution of the picture.
     **controls
         For each keyword of ``draw``: a list of strings (a dropdown), a list of
         numbers (a slider over exactly those values) or any ipywidgets widget.
@@ -54,29 +62,48 @@ def live(draw, **controls):
     Returns
     -------
     ipywidgets.VBox
+        The controls, the picture, and an area that shows an error raised by
+        ``draw`` (instead of losing it in the kernel's log).
     """
-    from IPython.display import display
-
     w = _widgets()
     ctrls = {name: _control(name, spec) for name, spec in controls.items()}
-    out = w.Output()
+    picture = w.Image(format="png")
+    messages = w.Output()
+    seen = {}
 
     def redraw(change=None):
-        with out:
-            out.clear_output(wait=True)
-            fig = draw(**{n: c.value for n, c in ctrls.items()})
-            display(fig)  # plt.show takes no figure (TypeError outside the inline backend)
-            plt.close(fig)
+        values = {n: c.value for n, c in ctrls.items()}
+        key = tuple(values.values())
+        with messages:
+            messages.clear_output()
+            try:
+                if key not in seen:
+                    seen[key] = figure_png(draw(**values), dpi=dpi)
+                picture.value = seen[key]
+            except Exception:
+                if change is None:  # at creation: fail the cell
+                    raise
+                traceback.print_exc()  # on a slider move: show it under the picture
 
     for c in ctrls.values():
         c.observe(redraw, names="value")
     BUILT.append(("live", draw, {n: list(getattr(c, "options", [c.value])) for n, c in ctrls.items()}, {}))
     redraw()
-    return w.VBox([w.HBox(list(ctrls.values())), out])
+    return w.VBox([w.HBox(list(ctrls.values())), picture, messages])
 
 
 def figure_png(fig, dpi=80):
-    """PNG bytes of ``fig``; the figure is closed afterwards."""
+    """PNG bytes of ``fig``; the figure is closed afterwards.
+
+    Logarithmic axes lose their minor ticks first: at widget resolution they
+    are unreadable, and laying them out took about half of the drawing time.
+    """
+    from matplotlib.ticker import NullLocator
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() == "log":
+                axis.set_minor_locator(NullLocator())
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
