@@ -105,6 +105,9 @@ def test_plot_decision_boundary():
     net = MLP([2, 8, 2], seeds=[0, 1])
     ax = plot_decision_boundary(net, X, y, member=1, resolution=20, title="xor")
     assert isinstance(ax, Axes) and ax.get_title() == "xor"
+    # the regions are member 1's, computed on that member alone (net's own forward state untouched)
+    region = ax.collections[0] if ax.collections else None
+    assert region is not None and net._pre is None
     with pytest.raises(ValueError, match="2 input features"):
         plot_decision_boundary(MLP([3, 2], seeds=0), np.zeros((4, 3)), np.zeros(4, int))
 

@@ -232,7 +232,8 @@ def plot_decision_boundary(net, X, y, member=0, ax=None, title=None, resolution=
     gx, gy = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
     grid = np.column_stack([gx.ravel(), gy.ravel()])
     with np.errstate(all="ignore"):
-        pred = net.forward(grid)[member].argmax(axis=-1).reshape(gx.shape)
+        # only the member drawn: the whole ensemble on the grid would need members x grid x width memory
+        pred = net.member(member).forward(grid)[0].argmax(axis=-1).reshape(gx.shape)
     n_classes = net.sizes[-1]
     cmap = plt.get_cmap("coolwarm" if n_classes == 2 else "tab10")
     ax.contourf(gx, gy, pred, levels=np.arange(n_classes + 1) - 0.5, cmap=cmap, alpha=0.25)
