@@ -7,19 +7,7 @@ import pytest
 from winit_edu import one_hot, softmax_cross_entropy, squared_error
 from winit_edu.losses import get_loss
 
-
-def numerical_gradient(f, x, eps=1e-6):
-    """Central differences of the scalar ``f()`` with respect to every entry of ``x`` (in place)."""
-    g = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + eps
-        up = f()
-        x[idx] = old - eps
-        down = f()
-        x[idx] = old
-        g[idx] = (up - down) / (2 * eps)
-    return g
+from gradcheck import numerical_gradient
 
 
 @pytest.mark.parametrize("label_shape", ["shared", "per_member"])

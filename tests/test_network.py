@@ -9,6 +9,8 @@ import pytest
 from winit_edu import ACTIVATIONS, MLP, Trace, get_initializer, make_xor, seed_streams, train
 from winit_edu.losses import get_loss
 
+from gradcheck import numerical_gradient
+
 SIZES = [3, 5, 4, 3]
 
 
@@ -17,19 +19,6 @@ def loss_and_data(loss, n=7, seed=0):
     X = rng.normal(size=(n, SIZES[0]))
     y = rng.integers(0, SIZES[-1], n) if loss == "cross_entropy" else rng.normal(size=(n, SIZES[-1]))
     return X, y
-
-
-def numerical_gradient(f, p, eps=1e-6):
-    g = np.zeros_like(p)
-    for idx in np.ndindex(p.shape):
-        old = p[idx]
-        p[idx] = old + eps
-        up = f()
-        p[idx] = old - eps
-        down = f()
-        p[idx] = old
-        g[idx] = (up - down) / (2 * eps)
-    return g
 
 
 def relative_error(a, b):
