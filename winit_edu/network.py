@@ -17,7 +17,7 @@ The forward pass is ``z_l = h_l @ W_l + b_l`` and ``h_{l+1} = f(z_l)`` for the
 hidden layers; the last layer has no nonlinearity (the loss applies softmax).
 
 Creating an MLP also tunes glibc's allocator to reuse freed memory
-(:mod:`winit_edu._allocator`): without it, the large temporary arrays of an
+(``winit_edu/_allocator.py``): without it, the large temporary arrays of an
 ensemble's training step are page-faulted in afresh at every step.
 """
 from __future__ import annotations

@@ -150,7 +150,7 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     loss : {"cross_entropy", "squared_error"}, default "cross_entropy"
     lr : float or sequence of float, default 0.1
         Learning rate, ``> 0``. A sequence gives one rate per parameter
-        array, in the order of :meth:`MLP.parameters`
+        array, in the order of ``net.parameters()``
         (``W_1, b_1, W_2, b_2, ...``), for experiments that scale the steps
         of some layers.
     momentum : float in [0, 1), default 0.0
