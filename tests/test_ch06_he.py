@@ -187,3 +187,21 @@ def test_leaky_he_network_preserves_second_moment(a):
     # the ReLU gain in this network makes every layer grow by 1 + a**2
     wrong = wi.theory.propagate_second_moment(depth, act, 2.0)
     assert wrong[-1] / wrong[0] == pytest.approx((1 + a**2) ** (depth - 1), rel=1e-3)
+
+
+def test_pitfall_factors():
+    # PyTorch's nn.Linear default, Var(w) = 1/(3 fan_in), keeps 1/6 of the second moment per ReLU layer
+    q = wi.theory.propagate_second_moment(2, "relu", 1 / 3)
+    assert q[1] / q[0] == pytest.approx(1 / 6, rel=1e-6)
+    # a normal cut at +-2 without rescaling keeps 1 - 2 a phi(a) / (2 Phi(a) - 1) of its variance, a = 2
+    phi2, Phi2 = math.exp(-2.0) / math.sqrt(2 * math.pi), 0.5 * (1 + math.erf(math.sqrt(2)))
+    assert wi.truncated_std_factor(2.0) ** 2 == pytest.approx(1 - 4 * phi2 / (2 * Phi2 - 1), abs=1e-9)
+
+
+@pytest.mark.parametrize("mode", ["fan_in", "fan_out"])
+def test_mnist_funnel_exercise(mode):
+    sizes = [784, 1024, 512, 256, 128, 10]
+    v = [2 / wi.fan_for_mode((a, b), mode) for a, b in zip(sizes[:-1], sizes[1:])]
+    q, r = predict_moments(sizes, v)
+    assert q[-1] == pytest.approx(2 * 784 / 10 if mode == "fan_out" else 2)
+    assert r[0] == pytest.approx(10 / 1024 if mode == "fan_in" else 1)
