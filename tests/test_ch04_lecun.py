@@ -151,3 +151,15 @@ def test_first_layer_second_moment_on_raw_digits_is_mean_square():
     assert abs(per_unit.mean() - np.mean(X.var(axis=0))) > 10 * se  # Var(x) would be wrong
     h1 = net.trace(X).activations[0]
     assert wi.diagnostics.saturation_fraction(h1) > 0.5
+
+
+def test_scaled_tanh_grows_a_small_signal_by_its_squared_slope():
+    q = wi.theory.propagate_second_moment(2, "scaled_tanh", 1.0, q0=1e-4)
+    assert q[1] / q[0] == pytest.approx((1.7159 * 2 / 3) ** 2, abs=0.01)
+
+
+def test_uncorrected_truncation_compounds_over_depth():
+    # a normal cut at +-2 without rescaling keeps truncated_std_factor(2)^2 of the variance per linear layer
+    keep = wi.truncated_std_factor(2.0) ** 2
+    q = wi.theory.propagate_second_moment(20, "linear", keep, q0=1.0)
+    assert q[-1] == pytest.approx(keep**20, rel=1e-9)
