@@ -131,3 +131,20 @@ def test_log_prior_output_bias_gives_the_entropy_as_initial_loss(counts):
     # the log prior is the best input-independent start: any other bias is worse (Gibbs)
     net.biases[-1][:] = np.log(prior) + np.random.default_rng(1).normal(0, 0.3, K)
     assert np.all(wi.evaluate(net, X, y)[0] > entropy)
+
+
+def test_relu_fixed_point_with_biases():
+    # q_{l+1} = (sigma_w^2 / 2) q_l + sigma_b^2: fixed point sigma_b^2 / (1 - sigma_w^2 / 2), distance x sigma_w^2 / 2
+    q = wi.theory.propagate_second_moment(30, "relu", 1.5, q0=1.0, sigma_b2=1.0)
+    q_star = 1.0 / (1 - 1.5 / 2)
+    ratios = (q[1:20] - q_star) / (q[:19] - q_star)
+    np.testing.assert_allclose(ratios, 0.75, rtol=1e-9)
+
+
+def test_log_prior_bias_of_a_rare_class():
+    pi = 0.01
+    labels = (np.arange(10_000) < pi * 10_000).astype(int)
+    b = np.log([1 - pi, pi])
+    loss, _ = wi.softmax_cross_entropy(np.broadcast_to(b, (len(labels), 2)), labels)
+    assert float(loss) == pytest.approx(-(pi * np.log(pi) + (1 - pi) * np.log(1 - pi)), rel=1e-9)
+    assert b[1] - b[0] == pytest.approx(np.log(pi / (1 - pi)))
