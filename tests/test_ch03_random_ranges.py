@@ -259,3 +259,13 @@ def test_gaussian_expectation_fine_matches_closed_forms():
 def test_gaussian_expectation_fine_validates(kwargs, error):
     with pytest.raises(error):
         gaussian_expectation_fine(np.square, **kwargs)
+
+
+def test_relu_layer_factor_is_half_the_weight_variance_times_fan_in():
+    # chapter 3's check: a ReLU layer multiplies the second moment by sigma_w^2 / 2 (within 15%)
+    X = np.random.default_rng(0).standard_normal((128, 256))
+    net = wi.MLP([256] * 6 + [2], activation="relu",
+                 weight_init=wi.get_initializer("uniform", low=-0.3, high=0.3), seeds=range(4))
+    q = np.array([np.mean(z**2) for z in net.trace(X).pre_activations[:-1]])
+    factor = 256 * 0.6**2 / 12 / 2
+    np.testing.assert_allclose(q[1:] / q[:-1], factor, rtol=0.15)
