@@ -122,3 +122,17 @@ def test_tanh_backward_factor_includes_the_squared_slope(init):
     for l in range(3):
         slope2 = np.mean((1 - tr.activations[l] ** 2) ** 2)
         assert g2[l] / g2[l + 1] == pytest.approx(n_out[l + 1] * v[l + 1] * slope2, rel=TOL)
+
+
+def test_tanh_gradient_profile_is_flattest_near_c_2():
+    # chapter 5's scrubber in numbers: std(layer-1 gradient) / std(layer-5 gradient) in a 5-layer tanh net
+    data = wi.load_dataset("digits", rng=0)
+    X, y = data.X_train[:300], data.y_train[:300]
+    ratio = {}
+    for c in (1.0, 2.0, 4.0):
+        net = wi.MLP([64] + [256] * 5 + [10], activation="tanh", weight_init=_uniform("fan_in", scale=c),
+                     seeds=range(3))
+        g = [d.std(axis=(1, 2)) for d in net.trace(X, labels=y).grad_pre_activations[:-1]]
+        ratio[c] = float(np.median(g[0] / g[-1]))
+    assert ratio[1.0] < 1 < ratio[4.0]
+    assert abs(math.log(ratio[2.0])) < min(abs(math.log(ratio[1.0])), abs(math.log(ratio[4.0])))
