@@ -269,3 +269,9 @@ def test_relu_layer_factor_is_half_the_weight_variance_times_fan_in():
     q = np.array([np.mean(z**2) for z in net.trace(X).pre_activations[:-1]])
     factor = 256 * 0.6**2 / 12 / 2
     np.testing.assert_allclose(q[1:] / q[:-1], factor, rtol=0.15)
+
+
+def test_lecun_tanh_std_approaches_one_over_sqrt_2l():
+    std = np.sqrt(wi.theory.propagate_second_moment(30, "tanh", 1.0))
+    gap = [abs(std[l - 1] * np.sqrt(2 * l) - 1) for l in (10, 30)]
+    assert gap[1] < gap[0] < 0.1
