@@ -74,6 +74,10 @@ def open_page(browser, url, viewport=DESKTOP, color_scheme="light", mobile=False
     page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url} ({r.failure})"))
     try:
         page.goto(url, wait_until="load")
+        if 'http-equiv="Refresh"' in pathlib.Path(unquote(urlsplit(url).path)).read_text():
+            # a redirect page (the book's index.html): let the browser follow it before looking
+            page.wait_for_url(lambda now: now.split("?")[0] != url.split("?")[0])
+            page.wait_for_load_state("load")
         settle(page)
         yield page, problems
     finally:
