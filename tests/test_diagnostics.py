@@ -65,3 +65,21 @@ def test_summarize(activation, extra):
     assert {"grad_std", "weight_grad_norm"} <= set(table)
     np.testing.assert_allclose(table["weight_grad_norm"], gradient_norms(t.grad_weights).mean(axis=0))
     np.testing.assert_allclose(table["pre_std"], [z.std() for z in t.pre_activations])
+
+
+def test_per_member_statistics_keep_one_row_per_member():
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=(3, 5, 4)).astype(np.float32), rng.normal(size=(3, 5, 2))]
+    for fn, stat in [(layer_means, np.mean), (layer_stds, np.std),
+                     (layer_rms, lambda x: np.sqrt(np.mean(np.square(x))))]:
+        out = fn(arrays, per_member=True)
+        assert out.shape == (3, 2) and out.dtype == np.float64
+        expected = [[stat(a[s].astype(np.float64)) for a in arrays] for s in range(3)]
+        np.testing.assert_allclose(out, expected, rtol=1e-12)
+
+
+def test_per_member_needs_an_ensemble_axis_and_a_bool():
+    with pytest.raises(ValueError, match="ensemble axis"):
+        layer_means([np.ones(3)], per_member=True)
+    with pytest.raises(TypeError, match="per_member"):
+        layer_stds([np.ones((2, 3))], per_member="yes")

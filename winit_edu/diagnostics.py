@@ -2,7 +2,9 @@
 
 All functions take the arrays recorded by :meth:`winit_edu.MLP.trace`
 (ensemble axis first) and pool over members, examples and units unless
-said otherwise.
+said otherwise. ``layer_means``, ``layer_stds`` and ``layer_rms`` take
+``per_member=True`` to keep one row per ensemble member instead, shape
+``(members, layers)``: what a plot of the spread over seeds needs.
 """
 from __future__ import annotations
 
@@ -11,44 +13,80 @@ import numpy as np
 from ._checks import check_choice, check_real
 
 
-def layer_means(arrays):
+def _per_member(arrays, stat):
+    """``stat`` of every member's values in every array, in float64: shape (members, layers)."""
+    arrays = [np.asarray(a) for a in arrays]
+    if any(a.ndim < 2 for a in arrays):
+        raise ValueError("per_member=True needs arrays with a leading ensemble axis (at least 2-D)")
+    return np.stack([stat(a.reshape(a.shape[0], -1).astype(np.float64), axis=1) for a in arrays], axis=1)
+
+
+def _check_flag(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def layer_means(arrays, per_member=False):
     """Mean of each array in ``arrays``: one number per layer.
 
     Parameters
     ----------
     arrays : list of numpy.ndarray
+    per_member : bool, default False
+        Keep the leading ensemble axis: one row per member.
 
     Returns
     -------
-    numpy.ndarray, shape (len(arrays),)
+    numpy.ndarray, shape (len(arrays),), or (members, len(arrays)) with ``per_member``
+
+    Raises
+    ------
+    TypeError
+        If ``per_member`` is not a bool.
+    ValueError
+        With ``per_member=True``, for an array without an ensemble axis.
 
     Examples
     --------
     >>> layer_means([np.zeros(3), np.ones(2)])
     array([0., 1.])
+    >>> layer_means([np.array([[0.0, 2.0], [4.0, 6.0]])], per_member=True)  # 2 members, 1 layer
+    array([[1.],
+           [5.]])
     """
+    if _check_flag(per_member, "per_member"):
+        return _per_member(arrays, np.mean)
     return np.array([float(np.mean(a)) for a in arrays])
 
 
-def layer_stds(arrays):
+def layer_stds(arrays, per_member=False):
     """Standard deviation of each array in ``arrays``: one number per layer.
+
+    ``per_member`` as in :func:`layer_means`.
 
     Examples
     --------
     >>> layer_stds([np.array([1.0, -1.0])])
     array([1.])
     """
+    if _check_flag(per_member, "per_member"):
+        return _per_member(arrays, np.std)
     return np.array([float(np.std(a)) for a in arrays])
 
 
-def layer_rms(arrays):
+def layer_rms(arrays, per_member=False):
     """Root mean square ``sqrt(mean(a**2))`` of each array: the second-moment scale.
+
+    ``per_member`` as in :func:`layer_means`.
 
     Examples
     --------
     >>> layer_rms([np.array([3.0, 4.0])]).round(3)
     array([3.536])
     """
+    if _check_flag(per_member, "per_member"):
+        return np.sqrt(_per_member(arrays, lambda x, axis: np.mean(np.square(x), axis=axis)))
     return np.array([float(np.sqrt(np.mean(np.square(a)))) for a in arrays])
 
 
