@@ -23,7 +23,7 @@ def assert_mean_close(samples, predicted, n_se=N_SE):
 
 def second_moments(arrays):
     """Mean square per ensemble member and layer: (members, layers)."""
-    return np.stack([np.mean(np.square(a, dtype=np.float64), axis=(1, 2)) for a in arrays], axis=1)
+    return wi.diagnostics.layer_rms(arrays, per_member=True) ** 2
 
 
 def predict_moments(sizes, variances, q0=1.0, slope=0.0):
