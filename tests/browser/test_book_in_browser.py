@@ -255,8 +255,10 @@ def widget_response_problems(tab, page, screenshot_dir) -> list[str]:
         try:
             tab.wait_for_function(f"() => ({VISIBLE_FRAME})({i}).readout !== {json.dumps(before['readout'])}",
                                   timeout=5_000)
-            tab.wait_for_function(f"() => ({VISIBLE_FRAME})({i}).srcs.join() !== {json.dumps(','.join(before['srcs']))}",
-                                  timeout=5_000)
+            # one picture visible, and another one: the Stack may show two for a moment while it switches
+            tab.wait_for_function(f"() => {{ const v = ({VISIBLE_FRAME})({i}); "
+                                  f"return v.srcs.length === 1 && v.srcs.join() !== {json.dumps(','.join(before['srcs']))}; }}",
+                                  timeout=10_000)
         except Exception:  # noqa: BLE001 - reported below with what the page shows
             pass
         after = tab.evaluate(VISIBLE_FRAME, i)
