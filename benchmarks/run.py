@@ -15,6 +15,12 @@ Method: every figure is the median over repeated runs; where two things are
 compared they run in the same process, interleaved (A, B, A, B, ...), and
 the ratio is the median of the per-round ratios, because these machines are
 noisy. Nothing here is a test: pytest asserts no timing.
+
+The process runs with the settings a reader gets by default: nothing here
+tunes the memory allocator or the BLAS threads. (To try glibc's allocator
+thresholds without code, set them in the environment, e.g.
+``GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456``;
+the numbers in benchmarks/README.md are without it.)
 """
 from __future__ import annotations
 
@@ -22,7 +28,6 @@ import argparse
 import os
 import pathlib
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -92,8 +97,9 @@ def winit_step_fn(sizes, batch, activation, seeds=(0,), dtype="float32", lr=0.01
         _, grad = softmax_cross_entropy(out, y)
         gw, gb, _ = net.backward(grad)
         for p, v, g in zip(net.parameters(), velocity, [g for pair in zip(gw, gb) for g in pair]):
-            v *= momentum
-            v -= lr * g
+            v *= momentum  # the update of wi.train, in place: v <- momentum v - lr g; p <- p + v
+            g *= lr
+            v -= g
             p += v
 
     return step
@@ -239,18 +245,33 @@ def bench_book(quick):
     row("book", "incremental jupyter-book build, nothing changed", f"{time.perf_counter() - t:.1f} s")
 
 
-def bench_widgets(quick):
-    print("== interactivity: one update per slider move (figure drawing included)")
-    import nbformat
-    from nbclient import NotebookClient
+# Run first in every notebook: record each widget the chapter builds, by wrapping
+# winit_edu.explore's two widget functions (the package itself keeps no registry).
+_RECORD_WIDGETS = r'''
+import winit_edu.explore as _explore
+_BENCH_WIDGETS = []
+_live, _scrubber = _explore.live, _explore.scrubber
 
-    code = r'''
+def _recording_live(draw, dpi=80, **controls):
+    box = _live(draw, dpi=dpi, **controls)
+    shown = box.children[0].children  # the controls, in the order of the keywords
+    _BENCH_WIDGETS.append(("live", draw, {n: list(getattr(c, "options", [c.value])) for n, c in zip(controls, shown)}, {}))
+    return box
+
+def _recording_scrubber(draw, name, values, dpi=80, **fixed):
+    _BENCH_WIDGETS.append(("scrubber", draw, {name: list(values)}, dict(fixed)))
+    return _scrubber(draw, name, values, dpi=dpi, **fixed)
+
+_explore.live, _explore.scrubber = _recording_live, _recording_scrubber
+'''
+
+# Run last: time one redraw per slider move of every recorded widget.
+_TIME_WIDGETS = r'''
 import statistics, time, json
-import matplotlib.pyplot as plt
-from winit_edu import explore
 from winit_edu.explore import figure_png
+_explore.live, _explore.scrubber = _live, _scrubber
 _res = []
-for _kind, _draw, _controls, _fixed in explore.BUILT:
+for _kind, _draw, _controls, _fixed in _BENCH_WIDGETS:
     _base = {k: v[0] for k, v in _controls.items()}
     _times = []
     for _name, _values in _controls.items():
@@ -260,18 +281,27 @@ for _kind, _draw, _controls, _fixed in explore.BUILT:
             _times.append(time.perf_counter() - _t)
     _res.append((_kind, ",".join(_controls), statistics.median(_times) if _times else float("nan")))
 print("BENCH" + json.dumps(_res))
-'''.replace("__MOVES__", "2" if quick else "4")
+'''
+
+
+def bench_widgets(quick):
+    print("== interactivity: one update per slider move (figure drawing included)")
+    import json
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    timing = _TIME_WIDGETS.replace("__MOVES__", "2" if quick else "4")
     notebooks = sorted((ROOT / "book").glob("*.ipynb"))
     if quick:
         notebooks = notebooks[:1]
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
-        nb.cells.append(nbformat.v4.new_code_cell(code))
+        nb.cells.insert(0, nbformat.v4.new_code_cell(_RECORD_WIDGETS))
+        nb.cells.append(nbformat.v4.new_code_cell(timing))
         NotebookClient(nb, timeout=900, kernel_name="python3",
                        resources={"metadata": {"path": str(path.parent)}}).execute()
         text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
-        import json
-
         results = json.loads(text.split("BENCH", 1)[1])
         for kind, controls, seconds in results:
             note = ("precomputed: a slider move only switches images in the browser; "

@@ -19,7 +19,28 @@ def points_away_from_kinks(n=2000, seed=0):
 
 
 def test_activation_names():
-    assert ACTIVATIONS == ("linear", "sigmoid", "tanh", "scaled_tanh", "relu", "leaky_relu", "selu")
+    assert ACTIVATIONS == ("linear", "identity", "sigmoid", "tanh", "scaled_tanh", "relu", "leaky_relu", "selu")
+
+
+def test_identity_is_linear_and_has_a_gain():
+    # one table of names: every activation a network accepts has a gain
+    from winit_edu import MLP, calculate_gain
+
+    z = np.array([-2.0, 0.5])
+    np.testing.assert_array_equal(get_activation("identity")(z), z)
+    assert MLP([2, 3, 2], activation="identity", seeds=0).activations[0].name == "identity"
+    for name in ACTIVATIONS:
+        assert calculate_gain(name) > 0
+
+
+def test_leaky_relu_is_one_function():
+    from winit_edu.activations import leaky_relu
+
+    act = get_activation("leaky_relu", slope=0.2)
+    z = np.array([-3.0, 0.0, 2.0])
+    np.testing.assert_array_equal(act(z), leaky_relu(z, slope=0.2))
+    np.testing.assert_array_equal(act.df(z, act(z)), [0.2, 0.2, 1.0])
+    assert act.df(z.astype(np.float32), act(z)).dtype == np.float32
 
 
 @pytest.mark.parametrize("name", ACTIVATIONS)

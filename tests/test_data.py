@@ -117,3 +117,23 @@ def test_load_dataset_digits():
 def test_load_dataset_unknown_name():
     with pytest.raises(ValueError, match="name must be one of"):
         load_dataset("mnist")
+
+
+@pytest.mark.parametrize("X, y, kwargs, match", [
+    (np.zeros((1, 2)), np.zeros(1), {}, "n_samples >= 2"),
+    (np.zeros((4, 2)), np.zeros(3), {}, "same length"),
+    (np.zeros(4), np.zeros(4), {}, "X must have shape"),
+    (np.full((4, 2), np.nan), np.zeros(4), {}, "X must be finite"),
+    (np.zeros((2, 2)), np.zeros(2), dict(test_fraction=0.9), "leaves no training sample"),
+    (np.array([[1e300, 0.0], [-1e300, 0.0], [1e300, 0.0], [0.0, 0.0]]), np.zeros(4), {}, "too large to standardize"),
+])
+def test_train_test_split_refuses_bad_data(X, y, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        train_test_split(X, y, **kwargs)
+
+
+def test_generators_bound_their_arguments():
+    with pytest.raises(ValueError, match="n_samples"):
+        make_xor(2**40)
+    with pytest.raises(ValueError, match="noise"):
+        make_moons(10, noise=1e200)

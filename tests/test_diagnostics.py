@@ -83,3 +83,34 @@ def test_per_member_needs_an_ensemble_axis_and_a_bool():
         layer_means([np.ones(3)], per_member=True)
     with pytest.raises(TypeError, match="per_member"):
         layer_stds([np.ones((2, 3))], per_member="yes")
+
+
+@pytest.mark.parametrize("fn", [layer_means, layer_stds, layer_rms])
+def test_layer_statistics_refuse_what_is_not_a_list_of_layers(fn):
+    with pytest.raises(TypeError, match="arrays must be a list"):
+        fn(np.zeros((3, 4)))
+    with pytest.raises(ValueError, match=r"arrays\[1\] must not be empty"):
+        fn([np.ones(2), np.zeros((2, 0))])
+    with pytest.raises(ValueError, match="at least one array"):
+        fn([], per_member=True)
+    np.testing.assert_array_equal(fn([]), [])
+
+
+def test_statistics_of_a_diverged_member_are_nan_without_a_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stds = layer_stds([np.array([[1.0, 2.0], [np.inf, 1.0]])], per_member=True)
+    assert np.isfinite(stds[0, 0]) and np.isnan(stds[1, 0])
+
+
+def test_dead_fraction_and_gradient_norms_check_their_arguments():
+    with pytest.raises(ValueError, match="axis"):
+        dead_fraction(np.zeros((2, 3)), axis=2)
+    with pytest.raises(ValueError, match="z must not be empty"):
+        dead_fraction(np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="grads"):
+        gradient_norms([])
+    with pytest.raises(ValueError, match="grads"):
+        gradient_norms([np.ones((2, 3)), np.ones((3, 3))])  # members disagree

@@ -28,9 +28,38 @@ def test_zeros_ones_constant():
 
 
 def test_constants_accept_and_ignore_rng():
-    # every initializer has the signature init(shape, rng, ...)
+    # every initializer can be called as init(shape, rng=...); the constants draw nothing
     assert np.array_equal(zeros((2, 2), rng=0), zeros((2, 2), rng=123))
-    assert np.array_equal(constant((2, 2), np.random.default_rng(0), value=3.0), np.full((2, 2), 3.0))
+    assert np.array_equal(constant((2, 2), rng=np.random.default_rng(0), value=3.0), np.full((2, 2), 3.0))
+    with pytest.raises(TypeError, match="rng"):
+        ones((2, 2), rng=1.5)  # checked even though unused
+
+
+@pytest.mark.parametrize("call", [lambda: constant((2, 2), 6.0), lambda: constant((2, 2), 6),
+                                  lambda: zeros((2, 2), 0), lambda: ones((2, 2), 1)])
+def test_a_positional_value_is_never_silently_ignored(call):
+    # constant((2, 2), 6.0) used to return zeros: the 6.0 landed in the unused rng
+    with pytest.raises(TypeError, match="positional"):
+        call()
+
+
+@pytest.mark.parametrize("fn, kwargs", [(uniform, dict(low=-0.1, high=0.1)), (normal, dict(std=0.1)),
+                                        (truncated_normal, dict(std=0.1)), (constant, dict(value=0.1))])
+def test_float32_results(fn, kwargs):
+    a, b = fn((30, 20), rng=0, **kwargs), fn((30, 20), rng=0, dtype="float32", **kwargs)
+    assert a.dtype == np.float64 and b.dtype == np.float32
+    np.testing.assert_array_equal(b, a.astype(np.float32))  # the same draws, rounded
+    with pytest.raises(ValueError, match="dtype"):
+        fn((3, 2), rng=0, dtype="int32", **kwargs)
+
+
+def test_values_beyond_float32_raise():
+    with pytest.raises(ValueError, match="value"):
+        constant((2,), value=1e39, dtype="float32")
+    with pytest.raises(ValueError, match="mean, std"):
+        normal((2,), rng=0, mean=1e39, dtype="float32")
+    with pytest.raises(ValueError, match="high - low"):
+        uniform((2,), rng=0, low=-1e308, high=1e308)
 
 
 def test_constant_value_must_be_finite_real():
@@ -113,6 +142,9 @@ def test_truncated_std_factor_limits():
     # no truncation -> the normal itself; tiny cutoff -> U[-c, c], std c / sqrt(3)
     assert truncated_std_factor(40.0) == pytest.approx(1.0, abs=1e-15)
     assert truncated_std_factor(1e-3) == pytest.approx(1e-3 / math.sqrt(3), rel=1e-5)
+    assert truncated_std_factor(1e-200) == pytest.approx(1e-200 / math.sqrt(3), rel=1e-12)  # no cancellation
+    # the two formulas agree where they meet
+    assert truncated_std_factor(0.01) == pytest.approx(truncated_std_factor(0.0100000001), rel=1e-7)
     # monotone in the cutoff
     factors = [truncated_std_factor(c) for c in (0.5, 1.0, 2.0, 3.0)]
     assert factors == sorted(factors)

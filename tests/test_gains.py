@@ -48,3 +48,14 @@ def test_param_only_for_leaky_relu():
 def test_param_must_be_a_number():
     with pytest.raises(TypeError, match="param"):
         calculate_gain("leaky_relu", "0.1")
+
+
+def test_scaled_tanh_has_lecuns_gain():
+    # not in PyTorch; LeCun et al. (1998) pair 1.7159 tanh(2z/3) with Var(w) = 1/fan_in
+    assert calculate_gain("scaled_tanh") == 1.0
+
+
+@pytest.mark.parametrize("param", [1e101, -1e101])
+def test_param_range(param):
+    with pytest.raises(ValueError, match="param"):
+        calculate_gain("leaky_relu", param)

@@ -84,3 +84,33 @@ def test_get_loss():
     assert get_loss("squared_error") is squared_error
     with pytest.raises(ValueError, match="loss must be one of"):
         get_loss("hinge")
+
+
+def test_non_finite_outputs_give_a_non_finite_loss_without_a_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss, _ = softmax_cross_entropy(np.array([[np.inf, 0.0], [np.nan, 1.0]]), np.array([0, 1]))
+        assert np.isnan(loss)
+        loss, _ = softmax_cross_entropy(np.array([[1e308, -1e308]]), np.array([1]))  # logits beyond the float range apart
+        assert loss == np.inf
+        assert squared_error(np.array([[1e300]]), np.array([[-1e300]]))[0] == np.inf
+
+
+@pytest.mark.parametrize("logits, labels, error, match", [
+    (np.zeros((2, 3)), np.array([0.0, 1.0]), TypeError, "labels must be integer"),
+    (np.zeros((0, 3)), np.zeros(0, int), ValueError, "batch"),
+    (np.zeros(3), np.array(0), ValueError, "logits must have shape"),
+    (np.array([["a", "b"]]), np.array([0]), TypeError, "logits"),
+])
+def test_cross_entropy_argument_errors(logits, labels, error, match):
+    with pytest.raises(error, match=match):
+        softmax_cross_entropy(logits, labels)
+
+
+def test_one_hot_checks_n_classes():
+    with pytest.raises(ValueError, match="n_classes"):
+        one_hot([0], 0)
+    with pytest.raises(TypeError, match="n_classes"):
+        one_hot([0], 2.0)

@@ -224,6 +224,8 @@ def test_backward_needs_forward():
     (dict(seeds=[]), ValueError, "seeds"),
     (dict(seeds=-1), ValueError, "seed"),
     (dict(seeds=[0, 1.5]), TypeError, "seed"),
+    (dict(seeds=[2, 2]), ValueError, "seeds must be distinct"),
+    (dict(matmul="ordered"), TypeError, "matmul"),
     (dict(dtype="int32"), ValueError, "dtype"),
     (dict(dtype="float16"), ValueError, "dtype"),
 ])
@@ -234,11 +236,197 @@ def test_constructor_errors(kwargs, error, match):
         MLP(**args)
 
 
-def test_allocator_tuning_is_idempotent_and_changes_no_result():
-    from winit_edu._allocator import keep_freed_memory
+# --- no side effects --------------------------------------------------------------------------------
 
-    first = keep_freed_memory()
-    assert isinstance(first, bool) and keep_freed_memory() == first
-    X = np.random.default_rng(0).standard_normal((16, 3))
-    a, b = MLP([3, 8, 2], seeds=[0, 1]), MLP([3, 8, 2], seeds=[0, 1])
-    np.testing.assert_array_equal(a.forward(X), b.forward(X))
+SIDE_EFFECTS = r"""
+import ctypes, json, os, sys, warnings
+import matplotlib
+import numpy as np
+
+requested = []  # every symbol looked up in a shared library (glibc's mallopt would be one)
+_getattr = ctypes.CDLL.__getattr__
+def spy(self, name):
+    requested.append(name)
+    return _getattr(self, name)
+ctypes.CDLL.__getattr__ = spy
+
+def state():
+    return repr((np.geterr(), np.get_printoptions(), warnings.filters, dict(os.environ),
+                 dict(matplotlib.rcParams), sys.getrecursionlimit(), np.random.get_state()[1][:4].tolist()))
+
+before = state()
+import winit_edu as wi
+X, y = wi.make_xor(64, rng=0)
+for dtype in ("float64", "float32"):
+    net = wi.MLP([2, 16, 16, 2], activation="relu", weight_init="he_normal", seeds=[0, 1, 2], dtype=dtype)
+    wi.train(net, X, y, lr=0.1, momentum=0.9, batch_size=16, epochs=2)
+    net.trace(X, labels=y)
+print(json.dumps({"same": state() == before, "requested": requested}))
+"""
+
+
+def test_importing_and_using_the_package_changes_nothing_process_wide():
+    # In a fresh process: import, build and train networks; the process-wide state is as before,
+    # and no C library symbol was looked up (the package once retuned glibc's allocator with
+    # mallopt, through ctypes, whenever an MLP was built).
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    done = subprocess.run([sys.executable, "-c", SIDE_EFFECTS], capture_output=True, text=True, env=env,
+                          check=True, timeout=120)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["same"]
+    assert "mallopt" not in result["requested"]
+
+
+# --- buffers: same arithmetic, new outputs -----------------------------------------------------------
+
+def reference_train(net, X, y, lr, momentum, batch_size, epochs):
+    """wi.train's SGD written the plain way, a new array for every intermediate result.
+
+    The package writes into reused arrays and scales gradients in place; the operations
+    are the same, so the parameters must agree to the bit (on any BLAS: both call the
+    same matrix products).
+    """
+    weights = [w.copy() for w in net.weights]
+    biases = [b.copy() for b in net.biases]
+    velocity = [np.zeros_like(p) for pair in zip(weights, biases) for p in pair]
+    rngs = [seed_streams(s)[2] for s in net.seeds]
+    loss_fn = get_loss("cross_entropy")
+    n = len(X)
+    X = X.astype(net.dtype)
+    for _ in range(epochs):
+        order = np.stack([r.permutation(n) for r in rngs])
+        for i in range(n // batch_size):
+            idx = order[:, i * batch_size:(i + 1) * batch_size]
+            hs, zs = [X[idx]], []
+            for l, (W, b) in enumerate(zip(weights, biases)):
+                z = np.matmul(hs[-1], W)
+                z += b[:, None, :]
+                zs.append(z)
+                if l < len(weights) - 1:
+                    hs.append(net.activations[l].f(z))
+            _, g = loss_fn(zs[-1], y[idx])
+            grads = []
+            for l in range(len(weights) - 1, -1, -1):
+                grads[:0] = [np.matmul(np.swapaxes(hs[l], -1, -2), g), g.sum(axis=1)]
+                if l > 0:
+                    g = np.matmul(g, np.swapaxes(weights[l], -1, -2)) * net.activations[l - 1].df(zs[l - 1], hs[l])
+            params = [p for pair in zip(weights, biases) for p in pair]
+            for k, (p, g) in enumerate(zip(params, grads)):
+                velocity[k] = momentum * velocity[k] - lr * g
+                p += velocity[k]
+    return weights, biases
+
+
+@pytest.mark.parametrize("activation, dtype, momentum", [
+    ("relu", "float32", 0.9), ("tanh", "float64", 0.0), ("sigmoid", "float64", 0.5), ("selu", "float32", 0.0),
+])
+def test_training_with_reused_buffers_equals_plain_numpy_to_the_bit(activation, dtype, momentum):
+    X, y = make_xor(120, rng=0)
+    kwargs = dict(activation=activation, weight_init="he_normal", bias_init=get_initializer("normal", std=0.1),
+                  seeds=[3, 5, 7], dtype=dtype)
+    net = MLP([2, 16, 16, 2], **kwargs)
+    weights, biases = reference_train(MLP([2, 16, 16, 2], **kwargs), X, y, lr=0.05, momentum=momentum,
+                                      batch_size=20, epochs=3)
+    train(net, X, y, lr=0.05, momentum=momentum, batch_size=20, epochs=3)
+    for a, b in zip(net.weights + net.biases, weights + biases):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+
+
+def test_forward_returns_a_new_array_and_a_trace_keeps_its_arrays():
+    net = MLP([3, 8, 8, 2], seeds=[0, 1])
+    rng = np.random.default_rng(0)
+    X1, X2 = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    out1 = net.forward(X1)
+    t1 = net.trace(X1, labels=np.array([0, 1, 0, 1, 1]))
+    kept = [a.copy() for a in t1.pre_activations + t1.activations + t1.grad_weights + t1.grad_pre_activations]
+    out2 = net.forward(X2)
+    net.trace(X2, labels=np.array([1, 1, 0, 0, 1]))
+    assert not np.array_equal(out1, out2)
+    np.testing.assert_array_equal(out1, net.forward(X1))
+    for a, b in zip(kept, t1.pre_activations + t1.activations + t1.grad_weights + t1.grad_pre_activations):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_backward_fills_the_networks_gradient_arrays():
+    # like PyTorch's .grad: the same arrays, overwritten by the next backward
+    net = MLP([3, 4, 2], seeds=[0, 1])
+    X = np.ones((6, 3))
+    grad_w, grad_b, _ = net.backward(get_loss("cross_entropy")(net.forward(X), np.zeros(6, int))[1])
+    assert grad_w is net.grad_weights and grad_b is net.grad_biases
+    first = [g.copy() for g in grad_w]
+    again, _, _ = net.backward(np.zeros((2, 6, 2)))
+    assert again[0] is grad_w[0]
+    assert all(np.all(g == 0) for g in again) and not all(np.all(g == 0) for g in first)
+
+
+def test_first_nonfinite_names_layer_and_quantity():
+    net = MLP([2, 3, 3, 2], activation="relu", seeds=[0, 1, 2])
+    net.biases[1][1, 0] = np.nan
+    net.weights[0][2] *= 1e300
+    with np.errstate(all="ignore"):
+        net.forward(np.full((4, 2), 1e10))
+    assert net.first_nonfinite(0) == (-1, "")
+    assert net.first_nonfinite(1) == (2, "biases")
+    assert net.first_nonfinite(2) == (1, "pre-activations")
+    with pytest.raises(ValueError, match="member"):
+        net.first_nonfinite(3)
+
+
+# --- the ensemble axis must match -----------------------------------------------------------------
+
+def test_input_with_another_number_of_members_is_refused():
+    net = MLP([3, 4, 2], seeds=0)
+    with pytest.raises(ValueError, match=r"X must have shape .*\(1, batch, 3\)"):
+        net.forward(np.zeros((5, 4, 3)))  # a 5-member batch for a 1-member network
+    ok = MLP([3, 4, 2], seeds=[0, 1]).forward(np.zeros((2, 4, 3)))
+    assert ok.shape == (2, 4, 2)
+
+
+def test_grad_output_must_have_the_shape_of_the_output():
+    net = MLP([3, 4, 2], seeds=[0, 1])
+    net.forward(np.zeros((5, 3)))
+    for bad in (np.zeros((5, 2)), np.zeros((1, 5, 2)), np.zeros((2, 5, 3))):
+        with pytest.raises(ValueError, match="grad_output"):
+            net.backward(bad)
+
+
+@pytest.mark.parametrize("X, error", [(np.full((2, 3), np.nan), ValueError), (np.zeros((0, 3)), ValueError),
+                                      (np.array([["a", "b", "c"]]), TypeError), (np.full((2, 3), 1e39), ValueError)])
+def test_forward_refuses_bad_inputs(X, error):
+    with pytest.raises(error, match="X"):
+        MLP([3, 4, 2], seeds=0, dtype="float32").forward(X)
+
+
+def test_repeated_seeds_are_refused():
+    with pytest.raises(ValueError, match="distinct"):
+        MLP([3, 4, 2], seeds=[0, 0])
+
+
+def test_member_index_is_checked():
+    net = MLP([3, 4, 2], seeds=[10, 11, 12])
+    np.testing.assert_array_equal(net.member(-1).weights[0], net.weights[0][2:])
+    for bad, error in ((3, ValueError), (-4, ValueError), (1.0, TypeError)):
+        with pytest.raises(error, match="index"):
+            net.member(bad)
+
+
+def test_member_is_built_by_the_constructor():
+    # no attribute sharing with the ensemble (it used to be a __dict__ copy)
+    net = MLP([3, 4, 2], activation="relu", seeds=[10, 11], dtype="float32")
+    net.forward(np.zeros((5, 3)))
+    m = net.member(1)
+    assert m.activations == net.activations and m.dtype == net.dtype and m.matmul is net.matmul
+    assert m.grad_weights == [] and m._work is not net._work
+
+
+@pytest.mark.parametrize("init, match", [(lambda shape, rng=None: np.zeros((2, 2)), "shape"),
+                                         (lambda shape, rng=None: np.full(shape, np.inf), "finite")])
+def test_a_custom_initializer_is_checked(init, match):
+    with pytest.raises(ValueError, match=match):
+        MLP([3, 4, 2], weight_init=init, seeds=0)

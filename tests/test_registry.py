@@ -66,3 +66,43 @@ def test_unknown_name_lists_known_names():
 def test_non_string_non_callable_raises(name):
     with pytest.raises(TypeError, match="name"):
         get_initializer(name)
+
+
+@pytest.mark.parametrize("name, options, match", [
+    ("he_normal", dict(std=0.1), "he_normal has no option 'std'"),
+    ("constant", dict(val=0.1), "constant has no option 'val'"),
+    ("normal", dict(rng=0), "rng is given at each call"),
+    ("zeros", dict(shape=(2, 2)), "shape is given at each call"),
+])
+def test_options_are_checked_when_bound_not_when_drawn(name, options, match):
+    # get_initializer("he_normal", std=0.1) used to succeed and fail later, inside MLP(...)
+    with pytest.raises(TypeError, match=match):
+        get_initializer(name, **options)
+
+
+def test_options_of_a_callable_are_checked_against_its_signature():
+    def my_init(shape, rng=None, *, scale=1.0):
+        return np.full(shape, scale)
+
+    with pytest.raises(TypeError, match="my_init has no option 'gain'"):
+        get_initializer(my_init, gain=2.0)
+
+    def flexible(shape, rng=None, **options):
+        return np.zeros(shape)
+
+    assert get_initializer(flexible, anything=1)((2,)).shape == (2,)
+
+
+@pytest.mark.parametrize("name", sorted(INITIALIZERS))
+def test_every_initializer_has_shape_rng_then_keyword_only_options(name):
+    import inspect
+
+    params = list(inspect.signature(INITIALIZERS[name]).parameters.values())
+    assert params[0].name == "shape" and params[0].kind is params[0].POSITIONAL_OR_KEYWORD
+    rng = next(p for p in params if p.name == "rng")
+    options = [p for p in params if p.name not in ("shape", "rng")]
+    assert all(p.kind is p.KEYWORD_ONLY for p in options)
+    # rng is positional only where something is drawn; the constants take it by keyword
+    deterministic = name in ("zeros", "ones", "constant", "identity")
+    assert rng.kind is (rng.KEYWORD_ONLY if deterministic else rng.POSITIONAL_OR_KEYWORD)
+    assert "dtype" in [p.name for p in options]

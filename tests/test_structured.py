@@ -95,6 +95,12 @@ def test_identity_gain_and_ignored_rng():
     np.testing.assert_array_equal(identity((3, 3), rng=5, gain=0.5), 0.5 * np.eye(3))
 
 
+def test_identity_gain_cannot_be_passed_by_position():
+    # identity((2, 2), 2.0) used to return gain 1: the 2.0 landed in the unused rng
+    with pytest.raises(TypeError, match="positional"):
+        identity((2, 2), 2.0)
+
+
 @pytest.mark.parametrize("shape", [(3, 3, 4, 4), (3, 3, 3)])
 def test_identity_is_two_dimensional_only(shape):
     with pytest.raises(ValueError, match="2-D"):
@@ -119,6 +125,18 @@ def test_sparse_sparsity_sets_the_zero_fraction(sparsity, fan_in, k):
     # k = fan_in - ceil(sparsity * fan_in) non-zeros per unit; sparsity wins over n_nonzero
     w = sparse((fan_in, 30), rng=1, sparsity=sparsity, n_nonzero=1)
     np.testing.assert_array_equal((w != 0).sum(axis=0), k)
+
+
+@pytest.mark.parametrize("sparsity, fan_in", [(0.95, 10), (0.999, 100), (0.5, 1)])
+def test_sparsity_that_leaves_a_unit_without_inputs_raises(sparsity, fan_in):
+    # Martens (2010): every unit keeps a fixed number (>= 1) of incoming weights
+    with pytest.raises(ValueError, match="sparsity.*no incoming weight"):
+        sparse((fan_in, 4), rng=0, sparsity=sparsity)
+
+
+def test_sparse_every_unit_has_an_input_at_the_largest_sparsity():
+    w = sparse((10, 6), rng=0, sparsity=0.9)
+    np.testing.assert_array_equal((w != 0).sum(axis=0), 1)
 
 
 def test_sparse_n_nonzero_is_capped_at_fan_in():
@@ -153,6 +171,8 @@ def test_sparse_bad_arguments():
         sparse((10, 10), rng=0, n_nonzero=2.5)
     with pytest.raises(ValueError, match="std"):
         sparse((10, 10), rng=0, std=-1.0)
+    with pytest.raises(ValueError, match="std"):
+        sparse((10, 10), rng=0, std=0.0)  # "non-zero" weights that are all zero
     with pytest.raises(ValueError, match="2-D"):
         sparse((3, 3, 4, 4), rng=0)
     with pytest.raises(ValueError, match="layout must be one of"):

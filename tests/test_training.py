@@ -274,3 +274,74 @@ def test_x_and_y_lengths_must_agree(xor):
     X, y = xor
     with pytest.raises(ValueError, match="same number of samples"):
         train(MLP([2, 4, 2], seeds=0), X, y[:-1])
+
+
+# --- divergence is reported once, as TrainingDiverged ---------------------------------------------
+
+def test_training_diverged_carries_step_layer_and_quantity(xor):
+    X, y = xor
+    with pytest.raises(TrainingDiverged) as err:
+        train(huge_net(seeds=[4, 5]), X, y, lr=1e10, epochs=2, batch_size=20)
+    e = err.value
+    assert (e.seed, e.step) == (4, 0) and e.quantity == "pre-activations" and 1 <= e.layer <= 4
+    assert f"layer {e.layer} (pre-activations)" in str(e)
+
+
+def test_a_diverging_run_gives_no_numpy_warning(xor):
+    import warnings
+
+    X, y = xor
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow warning would fail here
+        hist = train(diverging_ensemble([0, 1, 2]), X, y, **TRAIN)
+        with pytest.raises(TrainingDiverged):
+            train(huge_net(), X, y, lr=1e10, epochs=2, batch_size=20)
+        evaluate(huge_net(), X, y)
+    assert hist.diverged_quantity[1] in ("weights", "biases", "pre-activations") and hist.diverged_quantity[0] == ""
+
+
+def test_the_callback_runs_outside_the_silenced_arithmetic(xor):
+    X, y = xor
+    seen = []
+    train(MLP([2, 4, 2], seeds=0), X, y, epochs=1, batch_size=100, callback=lambda step, net: seen.append(np.geterr()))
+    assert seen and all(state["over"] == "warn" for state in seen)
+
+
+# --- arguments are checked once, before the first step --------------------------------------------
+
+def test_labels_are_checked_once_per_call_not_at_every_step(xor, monkeypatch):
+    import winit_edu.training as training
+
+    calls = []
+    check = training.check_labels
+    monkeypatch.setattr(training, "check_labels", lambda *a, **k: calls.append(1) or check(*a, **k))
+    X, y = xor
+    hist = train(MLP([2, 4, 2], seeds=0), X, y, epochs=2, batch_size=10)  # 40 steps
+    assert len(calls) == 1 + len(hist.eval_steps)  # train's own check, then one per full evaluation
+
+
+@pytest.mark.parametrize("change, error, match", [
+    (lambda X, y: (X, y.astype(float)), TypeError, "y must be a 1-D array of integer labels"),
+    (lambda X, y: (X, y + 1), ValueError, r"y must lie in \[0, 2\)"),
+    (lambda X, y: (np.where(X > 1, np.nan, X), y), ValueError, "X must be finite"),
+    (lambda X, y: (X[:, :1], y), ValueError, r"X must have shape \(n_samples, 2\)"),
+])
+def test_bad_data_is_refused_before_training(xor, change, error, match):
+    X, y = change(*xor)
+    net = MLP([2, 4, 2], seeds=0)
+    before = [p.copy() for p in net.parameters()]
+    with pytest.raises(error, match=match):
+        train(net, X, y)
+    for a, b in zip(before, net.parameters()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_validation_data_come_in_pairs(xor):
+    X, y = xor
+    with pytest.raises(ValueError, match="X_val and y_val"):
+        train(MLP([2, 4, 2], seeds=0), X, y, X_val=X)
+
+
+def test_train_needs_an_mlp(xor):
+    with pytest.raises(TypeError, match="net must be a winit_edu.MLP"):
+        train("net", *xor)

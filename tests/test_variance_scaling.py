@@ -175,15 +175,44 @@ def test_named_initializers_are_variance_scaling():
     # The table in the module docstring, as identities between functions (same seed, same draws).
     s = (60, 40)
     pairs = [
-        (lecun_uniform(s, 3), variance_scaling(s, 3, 1.0, "fan_in", "uniform")),
-        (lecun_normal(s, 3), variance_scaling(s, 3, 1.0, "fan_in", "normal")),
-        (glorot_uniform(s, 3), variance_scaling(s, 3, 1.0, "fan_avg", "uniform")),
-        (glorot_normal(s, 3, truncated=True), variance_scaling(s, 3, 1.0, "fan_avg", "truncated_normal")),
-        (he_uniform(s, 3), variance_scaling(s, 3, 2.0, "fan_in", "uniform")),
-        (he_normal(s, 3, mode="fan_out"), variance_scaling(s, 3, 2.0, "fan_out", "normal")),
+        (lecun_uniform(s, 3), variance_scaling(s, 3, scale=1.0, mode="fan_in", distribution="uniform")),
+        (lecun_normal(s, 3), variance_scaling(s, 3, scale=1.0, mode="fan_in", distribution="normal")),
+        (glorot_uniform(s, 3), variance_scaling(s, 3, scale=1.0, mode="fan_avg", distribution="uniform")),
+        (glorot_normal(s, 3, truncated=True),
+         variance_scaling(s, 3, scale=1.0, mode="fan_avg", distribution="truncated_normal")),
+        (he_uniform(s, 3), variance_scaling(s, 3, scale=2.0, mode="fan_in", distribution="uniform")),
+        (he_normal(s, 3, mode="fan_out"), variance_scaling(s, 3, scale=2.0, mode="fan_out", distribution="normal")),
     ]
     for a, b in pairs:
         np.testing.assert_allclose(a, b, rtol=1e-14)
+
+
+@pytest.mark.parametrize("fn", [variance_scaling, lecun_uniform, lecun_normal, glorot_uniform, glorot_normal,
+                                he_uniform, he_normal])
+def test_options_are_keyword_only(fn):
+    # shape, rng, then keyword-only options: a third positional value is an error, never ignored
+    with pytest.raises(TypeError, match="positional"):
+        fn((4, 4), 0, 2.0)
+
+
+@pytest.mark.parametrize("fn", [he_uniform, he_normal])
+def test_he_takes_pytorchs_a_for_the_slope(fn):
+    a = fn((50, 40), rng=1, nonlinearity="leaky_relu", a=0.2)
+    np.testing.assert_array_equal(a, fn((50, 40), rng=1, nonlinearity="leaky_relu", param=0.2))
+    with pytest.raises(TypeError, match="not both"):
+        fn((5, 4), rng=1, nonlinearity="leaky_relu", a=0.2, param=0.2)
+    with pytest.raises(ValueError, match="a .*leaky_relu"):
+        fn((5, 4), rng=1, a=0.2)  # the default nonlinearity is relu, which has no slope
+
+
+def test_the_module_is_not_shadowed():
+    import importlib
+
+    import winit_edu
+
+    vs = importlib.import_module("winit_edu.scaling")
+    assert winit_edu.variance_scaling is vs.variance_scaling
+    assert winit_edu.scaling is vs
 
 
 # --- fan_for_mode ---------------------------------------------------------------------------

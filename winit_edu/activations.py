@@ -7,12 +7,13 @@ because for several functions the output form is the cheap one
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from ._checks import check_choice, check_real
+from ._checks import check_array, check_choice, check_real
 
 # SELU constants (Klambauer et al., 2017), to the precision they published.
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -44,7 +45,7 @@ class Activation:
 
 
 def linear(z):
-    """The identity ``f(z) = z``."""
+    """The identity ``f(z) = z`` (also called ``"identity"``)."""
     return z
 
 
@@ -98,11 +99,28 @@ def _relu_df(z, h):
     return (z > 0).astype(z.dtype)  # we take relu'(0) = 0, as PyTorch and JAX do
 
 
+def _leaky_relu_df(z, h, slope=0.01):
+    return np.where(z > 0, 1.0, slope).astype(z.dtype)
+
+
 def _selu_df(z, h):
     return np.where(z > 0, SELU_SCALE, h + SELU_SCALE * SELU_ALPHA).astype(z.dtype)
 
 
-ACTIVATIONS = ("linear", "sigmoid", "tanh", "scaled_tanh", "relu", "leaky_relu", "selu")
+# Every activation by name, with its derivative.
+_TABLE = {
+    "linear": (linear, _linear_df),
+    "identity": (linear, _linear_df),
+    "sigmoid": (sigmoid, _sigmoid_df),
+    "tanh": (tanh, _tanh_df),
+    "scaled_tanh": (scaled_tanh, _scaled_tanh_df),
+    "relu": (relu, _relu_df),
+    "leaky_relu": (leaky_relu, _leaky_relu_df),
+    "selu": (selu, _selu_df),
+}
+#: The names of the activations: the one table of nonlinearity names
+#: (:func:`winit_edu.gains.calculate_gain` accepts the same).
+ACTIVATIONS = tuple(_TABLE)
 
 
 def get_activation(name, slope=0.01):
@@ -111,11 +129,12 @@ def get_activation(name, slope=0.01):
     Parameters
     ----------
     name : str or Activation
-        One of ``"linear"``, ``"sigmoid"``, ``"tanh"``, ``"scaled_tanh"``,
-        ``"relu"``, ``"leaky_relu"``, ``"selu"``. An :class:`Activation` is
-        returned unchanged.
+        One of ``"linear"`` (or its synonym ``"identity"``), ``"sigmoid"``,
+        ``"tanh"``, ``"scaled_tanh"``, ``"relu"``, ``"leaky_relu"``,
+        ``"selu"``. An :class:`Activation` is returned unchanged.
     slope : float, default 0.01
-        Negative slope, used only by ``"leaky_relu"``.
+        Negative slope, used only by ``"leaky_relu"``: a number with
+        ``|slope| <= 1e100`` (``-1`` gives ``|z|``).
 
     Returns
     -------
@@ -124,9 +143,10 @@ def get_activation(name, slope=0.01):
     Raises
     ------
     ValueError
-        For an unknown name.
+        For an unknown name or a ``slope`` out of range.
     TypeError
-        If ``name`` is neither a string nor an :class:`Activation`.
+        If ``name`` is neither a string nor an :class:`Activation`, or
+        ``slope`` is not a real number.
 
     Examples
     --------
@@ -134,28 +154,18 @@ def get_activation(name, slope=0.01):
     >>> z = np.array([0.0, 1.0])
     >>> act.df(z, act.f(z)).round(4)
     array([1.  , 0.42])
+    >>> get_activation("leaky_relu", slope=0.2)
+    Activation('leaky_relu(0.2)')
     """
     if isinstance(name, Activation):
         return name
     if not isinstance(name, str):
         raise TypeError(f"name must be an activation name or an Activation, got {type(name).__name__}")
     check_choice(name, ACTIVATIONS, name="activation")
+    f, df = _TABLE[name]
     if name == "leaky_relu":
-        a = check_real(slope, name="slope")
-        return Activation(
-            f"leaky_relu({a:g})",
-            lambda z: np.where(z > 0, z, a * z),
-            lambda z, h: np.where(z > 0, 1.0, a).astype(z.dtype),
-        )
-    table = {
-        "linear": (linear, _linear_df),
-        "sigmoid": (sigmoid, _sigmoid_df),
-        "tanh": (tanh, _tanh_df),
-        "scaled_tanh": (scaled_tanh, _scaled_tanh_df),
-        "relu": (relu, _relu_df),
-        "selu": (selu, _selu_df),
-    }
-    f, df = table[name]
+        a = check_real(slope, name="slope", min_value=-1e100, max_value=1e100)
+        return Activation(f"leaky_relu({a:g})", functools.partial(f, slope=a), functools.partial(df, slope=a))
     return Activation(name, f, df)
 
 
@@ -167,13 +177,20 @@ def derivative(name, z, slope=0.01):
     name : str
         As in :func:`get_activation`.
     z : array_like
-        Pre-activations.
+        Pre-activations (nan and inf are allowed: ``derivative("relu", inf)`` is 1).
     slope : float, default 0.01
         Negative slope of ``"leaky_relu"``.
 
     Returns
     -------
     numpy.ndarray
+        float64, the shape of ``z``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`get_activation`, and for a ``z`` that is not an array of
+        real numbers.
 
     Examples
     --------
@@ -181,5 +198,6 @@ def derivative(name, z, slope=0.01):
     array([0., 1.])
     """
     act = get_activation(name, slope=slope)
-    z = np.asarray(z, dtype=float)
-    return act.df(z, act.f(z))
+    z = check_array(z, name="z", finite=False)
+    with np.errstate(over="ignore", invalid="ignore"):  # f(z) may overflow for huge z; f'(z) does not
+        return act.df(z, act.f(z))

@@ -11,8 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_choice, check_int, check_real
+from ._checks import MAX_ELEMENTS, check_array, check_choice, check_flag, check_int, check_real
 from .rng import as_generator
+
+MAX_SAMPLES = MAX_ELEMENTS // 2  # two features per point
+MAX_NOISE = 1e100  # beyond it the points overflow
 
 
 def make_spirals(n_samples=400, noise=0.2, n_classes=2, turns=1.5, rng=None):
@@ -23,10 +26,11 @@ def make_spirals(n_samples=400, noise=0.2, n_classes=2, turns=1.5, rng=None):
     n_samples : int, default 400
         Total number of points, split evenly between classes (``>= n_classes``).
     noise : float, default 0.2
-        Standard deviation of the Gaussian noise added to each coordinate.
+        Standard deviation of the Gaussian noise added to each coordinate,
+        ``0 <= noise <= 1e100``.
     n_classes : int, default 2
     turns : float, default 1.5
-        How many times each arm winds around the origin.
+        How many times each arm winds around the origin, ``0 < turns <= 1e6``.
     rng : int, numpy.random.Generator or None
 
     Returns
@@ -41,9 +45,9 @@ def make_spirals(n_samples=400, noise=0.2, n_classes=2, turns=1.5, rng=None):
     ((100, 2), (100,))
     """
     n_classes = check_int(n_classes, name="n_classes", min_value=2)
-    n_samples = check_int(n_samples, name="n_samples", min_value=n_classes)
-    noise = check_real(noise, name="noise", min_value=0.0)
-    turns = check_real(turns, name="turns", min_value=0.0, min_inclusive=False)
+    n_samples = check_int(n_samples, name="n_samples", min_value=n_classes, max_value=MAX_SAMPLES)
+    noise = check_real(noise, name="noise", min_value=0.0, max_value=MAX_NOISE)
+    turns = check_real(turns, name="turns", min_value=0.0, min_inclusive=False, max_value=1e6)
     gen = as_generator(rng)
     y = np.arange(n_samples) % n_classes
     t = gen.uniform(0.05, 1.0, size=n_samples)  # position along the arm
@@ -61,6 +65,7 @@ def make_moons(n_samples=400, noise=0.1, rng=None):
     ----------
     n_samples : int, default 400
     noise : float, default 0.1
+        ``0 <= noise <= 1e100``.
     rng : int, numpy.random.Generator or None
 
     Returns
@@ -74,8 +79,8 @@ def make_moons(n_samples=400, noise=0.1, rng=None):
     >>> sorted(set(y.tolist()))
     [0, 1]
     """
-    n_samples = check_int(n_samples, name="n_samples", min_value=2)
-    noise = check_real(noise, name="noise", min_value=0.0)
+    n_samples = check_int(n_samples, name="n_samples", min_value=2, max_value=MAX_SAMPLES)
+    noise = check_real(noise, name="noise", min_value=0.0, max_value=MAX_NOISE)
     gen = as_generator(rng)
     y = np.arange(n_samples) % 2
     theta = gen.uniform(0.0, np.pi, size=n_samples)
@@ -94,7 +99,7 @@ def make_xor(n_samples=400, noise=0.15, rng=None):
     ----------
     n_samples : int, default 400
     noise : float, default 0.15
-        Standard deviation of each blob.
+        Standard deviation of each blob, ``0 <= noise <= 1e100``.
     rng : int, numpy.random.Generator or None
 
     Returns
@@ -108,8 +113,8 @@ def make_xor(n_samples=400, noise=0.15, rng=None):
     >>> bool(((X[:, 0] * X[:, 1] < 0) == (y == 1)).all())
     True
     """
-    n_samples = check_int(n_samples, name="n_samples", min_value=4)
-    noise = check_real(noise, name="noise", min_value=0.0)
+    n_samples = check_int(n_samples, name="n_samples", min_value=4, max_value=MAX_SAMPLES)
+    noise = check_real(noise, name="noise", min_value=0.0, max_value=MAX_NOISE)
     gen = as_generator(rng)
     corners = np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]])
     which = np.arange(n_samples) % 4
@@ -172,6 +177,15 @@ def train_test_split(X, y, test_fraction=0.25, rng=0, standardize=True):
     -------
     Split
 
+    Raises
+    ------
+    ValueError
+        If ``X`` is not a finite 2-D array, ``y`` does not have one entry
+        per row, or ``test_fraction`` is outside (0, 1) or leaves the
+        training or the test set empty.
+    TypeError
+        For badly typed arguments.
+
     Examples
     --------
     >>> X, y = make_xor(100, rng=0)
@@ -179,18 +193,26 @@ def train_test_split(X, y, test_fraction=0.25, rng=0, standardize=True):
     >>> s.X_train.shape, s.X_test.shape
     ((80, 2), (20, 2))
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = check_array(X, name="X")
+    if X.ndim != 2 or len(X) < 2:
+        raise ValueError(f"X must have shape (n_samples, n_features) with n_samples >= 2, got {X.shape}")
     y = np.asarray(y)
-    if len(X) != len(y):
-        raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
+    if y.ndim == 0 or len(X) != len(y):
+        raise ValueError(f"X and y must have the same length, got {len(X)} and y of shape {y.shape}")
     test_fraction = check_real(test_fraction, name="test_fraction", min_value=0.0, max_value=1.0,
                                min_inclusive=False, max_inclusive=False)
-    perm = as_generator(rng).permutation(len(X))
+    standardize = check_flag(standardize, name="standardize")
     n_test = max(1, int(round(test_fraction * len(X))))
+    if n_test >= len(X):
+        raise ValueError(f"test_fraction={test_fraction} leaves no training sample out of {len(X)}")
+    perm = as_generator(rng).permutation(len(X))
     test, train = perm[:n_test], perm[n_test:]
     X_train, X_test = X[train], X[test]
     if standardize:
-        mean, std = X_train.mean(axis=0), X_train.std(axis=0)
+        with np.errstate(over="ignore"):
+            mean, std = X_train.mean(axis=0), X_train.std(axis=0)
+        if not np.isfinite(std).all():
+            raise ValueError("X is too large to standardize: its variance overflows")
         std = np.where(std > 0, std, 1.0)
         X_train, X_test = (X_train - mean) / std, (X_test - mean) / std
     return Split(X_train, y[train], X_test, y[test])

@@ -5,26 +5,49 @@ All functions take the arrays recorded by :meth:`winit_edu.MLP.trace`
 said otherwise. ``layer_means``, ``layer_stds`` and ``layer_rms`` take
 ``per_member=True`` to keep one row per ensemble member instead, shape
 ``(members, layers)``: what a plot of the spread over seeds needs.
+
+Non-finite values (a diverged member) give nan or inf statistics, without a
+numpy warning; empty arrays are refused.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_choice, check_real
+from ._checks import check_choice, check_flag, check_int, check_real
 
 
-def _per_member(arrays, stat):
-    """``stat`` of every member's values in every array, in float64: shape (members, layers)."""
-    arrays = [np.asarray(a) for a in arrays]
-    if any(a.ndim < 2 for a in arrays):
-        raise ValueError("per_member=True needs arrays with a leading ensemble axis (at least 2-D)")
-    return np.stack([stat(a.reshape(a.shape[0], -1).astype(np.float64), axis=1) for a in arrays], axis=1)
+def _numbers(a, name):
+    """``a`` as a non-empty array of numbers (nan and inf allowed)."""
+    a = np.asarray(a)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be an array of numbers, got dtype {a.dtype}")
+    if a.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {a.shape}")
+    return a
 
 
-def _check_flag(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
+def _layers(arrays, name="arrays"):
+    """``arrays`` as a list of non-empty arrays of numbers, one per layer."""
+    if not isinstance(arrays, (list, tuple)):
+        raise TypeError(f"{name} must be a list of arrays (one per layer), got {type(arrays).__name__}")
+    return [_numbers(a, f"{name}[{l}]") for l, a in enumerate(arrays)]
+
+
+def _stats(arrays, stat, per_member):
+    """``stat`` of each array, or of each member's values in each array: (layers,) or (members, layers)."""
+    arrays = _layers(arrays)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged member's inf: an inf or nan statistic
+        if not check_flag(per_member, name="per_member"):
+            return np.array([float(stat(a, axis=None)) for a in arrays])
+        if not arrays:
+            raise ValueError("arrays must contain at least one array with per_member=True")
+        if any(a.ndim < 2 for a in arrays):
+            raise ValueError("per_member=True needs arrays with a leading ensemble axis (at least 2-D)")
+        return np.stack([stat(a.reshape(a.shape[0], -1).astype(np.float64), axis=1) for a in arrays], axis=1)
+
+
+def _rms(x, axis):
+    return np.sqrt(np.mean(np.square(x), axis=axis))
 
 
 def layer_means(arrays, per_member=False):
@@ -43,9 +66,11 @@ def layer_means(arrays, per_member=False):
     Raises
     ------
     TypeError
-        If ``per_member`` is not a bool.
+        If ``per_member`` is not a bool, or ``arrays`` is not a list of
+        arrays of numbers.
     ValueError
-        With ``per_member=True``, for an array without an ensemble axis.
+        For an empty array, or with ``per_member=True`` for an array
+        without an ensemble axis.
 
     Examples
     --------
@@ -55,9 +80,7 @@ def layer_means(arrays, per_member=False):
     array([[1.],
            [5.]])
     """
-    if _check_flag(per_member, "per_member"):
-        return _per_member(arrays, np.mean)
-    return np.array([float(np.mean(a)) for a in arrays])
+    return _stats(arrays, np.mean, per_member)
 
 
 def layer_stds(arrays, per_member=False):
@@ -70,9 +93,7 @@ def layer_stds(arrays, per_member=False):
     >>> layer_stds([np.array([1.0, -1.0])])
     array([1.])
     """
-    if _check_flag(per_member, "per_member"):
-        return _per_member(arrays, np.std)
-    return np.array([float(np.std(a)) for a in arrays])
+    return _stats(arrays, np.std, per_member)
 
 
 def layer_rms(arrays, per_member=False):
@@ -85,9 +106,7 @@ def layer_rms(arrays, per_member=False):
     >>> layer_rms([np.array([3.0, 4.0])]).round(3)
     array([3.536])
     """
-    if _check_flag(per_member, "per_member"):
-        return np.sqrt(_per_member(arrays, lambda x, axis: np.mean(np.square(x), axis=axis)))
-    return np.array([float(np.sqrt(np.mean(np.square(a)))) for a in arrays])
+    return _stats(arrays, _rms, per_member)
 
 
 def saturation_fraction(h, activation="tanh", threshold=0.95):
@@ -113,7 +132,9 @@ def saturation_fraction(h, activation="tanh", threshold=0.95):
     Raises
     ------
     ValueError
-        For another activation or a threshold outside (0, 1).
+        For another activation, a threshold outside (0, 1) or an empty ``h``.
+    TypeError
+        If ``h`` is not an array of numbers.
 
     Examples
     --------
@@ -123,9 +144,10 @@ def saturation_fraction(h, activation="tanh", threshold=0.95):
     check_choice(activation, ("tanh", "sigmoid"), name="activation")
     threshold = check_real(threshold, name="threshold", min_value=0.0, max_value=1.0,
                            min_inclusive=False, max_inclusive=False)
-    h = np.asarray(h)
+    h = _numbers(h, "h")
     if activation == "sigmoid":
-        h = 2.0 * h - 1.0
+        with np.errstate(over="ignore"):
+            h = 2.0 * h - 1.0
     return float(np.mean(np.abs(h) > threshold))
 
 
@@ -147,12 +169,23 @@ def dead_fraction(z, axis=-2):
     float
         Dead units divided by all units (pooled over leading axes).
 
+    Raises
+    ------
+    ValueError
+        For an empty ``z`` or an ``axis`` it does not have.
+    TypeError
+        If ``z`` is not an array of numbers or ``axis`` not an int.
+
     Examples
     --------
     >>> dead_fraction(np.array([[-1.0, 2.0], [-3.0, -1.0]]))
     0.5
     """
-    z = np.asarray(z)
+    z = _numbers(z, "z")
+    axis = check_int(axis, name="axis")
+    if not -z.ndim <= axis < z.ndim or z.ndim < 2:
+        raise ValueError(f"axis must be a batch axis of z (z needs at least (batch, units)), got axis={axis} "
+                         f"for shape {z.shape}")
     return float(np.mean(np.all(z <= 0, axis=axis)))
 
 
@@ -167,12 +200,23 @@ def gradient_norms(grads):
     -------
     numpy.ndarray, shape (S, len(grads))
 
+    Raises
+    ------
+    ValueError, TypeError
+        If ``grads`` is not a non-empty list of non-empty arrays of numbers
+        with the same leading (ensemble) axis.
+
     Examples
     --------
     >>> gradient_norms([np.ones((1, 2, 2))])
     array([[2.]])
     """
-    return np.stack([np.sqrt(np.sum(np.square(g.reshape(g.shape[0], -1)), axis=1)) for g in grads], axis=1)
+    grads = _layers(grads, "grads")
+    if not grads or any(g.ndim < 1 or len(g) != len(grads[0]) for g in grads):
+        raise ValueError("grads must be a non-empty list of arrays with the same leading (ensemble) axis, got "
+                         f"shapes {[g.shape for g in grads]}")
+    with np.errstate(over="ignore"):  # a diverged member's huge gradient: an inf norm
+        return np.stack([np.sqrt(np.sum(np.square(g.reshape(g.shape[0], -1)), axis=1)) for g in grads], axis=1)
 
 
 def summarize(trace, activation=None):

@@ -1,10 +1,17 @@
 """The basic initializers: constants and plain random distributions.
 
 None of these looks at the layer's size; they are the "fixed recipe"
-initializers that the scale-aware ones (:mod:`winit_edu.variance_scaling`)
-replaced. All of them return a new ``float64`` array (cast it with
-``.astype`` if you need float32) and accept any shape, including the 1-D
-shapes of biases.
+initializers that the scale-aware ones (:mod:`winit_edu.scaling`)
+replaced. All of them return a new array (``float64`` unless ``dtype`` says
+``"float32"``) and accept any shape, including the 1-D shapes of biases.
+
+Every initializer of the package is called as ``f(shape, rng, *, options)``:
+the options are keyword-only, so a value can never land in the wrong
+parameter. :func:`zeros`, :func:`ones` and :func:`constant` draw nothing, so
+they take ``rng`` by keyword only (``constant((2, 2), 6.0)`` is an error, not
+an array of zeros); it is accepted so that any initializer can be called as
+``init(shape, rng=...)``. The conventions shared by every initializer:
+:ref:`api-conventions`.
 """
 from __future__ import annotations
 
@@ -12,21 +19,28 @@ import math
 
 import numpy as np
 
-from ._checks import check_real, check_shape
-from .rng import as_generator
+from ._checks import check_dtype, check_real, check_shape
+from .rng import as_generator, check_rng
 
 
-def zeros(shape, rng=None):
-    """All zeros. ``rng`` is accepted (and ignored) for a uniform signature.
+def zeros(shape, *, rng=None, dtype="float64"):
+    """All zeros.
 
     Parameters
     ----------
     shape : int or tuple of int
-    rng : ignored
+    rng : int, numpy.random.Generator or None, keyword-only
+        Checked but not used: nothing is drawn.
+    dtype : {"float64", "float32"}, default "float64"
 
     Returns
     -------
     numpy.ndarray
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad ``shape``, ``rng`` or ``dtype``.
 
     Notes
     -----
@@ -40,20 +54,27 @@ def zeros(shape, rng=None):
     >>> zeros((2, 3)).sum()
     np.float64(0.0)
     """
-    return constant(shape, value=0.0)
+    return constant(shape, rng=rng, value=0.0, dtype=dtype)
 
 
-def ones(shape, rng=None):
-    """All ones. ``rng`` is accepted (and ignored) for a uniform signature.
+def ones(shape, *, rng=None, dtype="float64"):
+    """All ones.
 
     Parameters
     ----------
     shape : int or tuple of int
-    rng : ignored
+    rng : int, numpy.random.Generator or None, keyword-only
+        Checked but not used: nothing is drawn.
+    dtype : {"float64", "float32"}, default "float64"
 
     Returns
     -------
     numpy.ndarray
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad ``shape``, ``rng`` or ``dtype``.
 
     Notes
     -----
@@ -64,18 +85,20 @@ def ones(shape, rng=None):
     >>> ones(3)
     array([1., 1., 1.])
     """
-    return constant(shape, value=1.0)
+    return constant(shape, rng=rng, value=1.0, dtype=dtype)
 
 
-def constant(shape, rng=None, value=0.0):
+def constant(shape, *, rng=None, value=0.0, dtype="float64"):
     """Every entry equal to ``value``.
 
     Parameters
     ----------
     shape : int or tuple of int
-    rng : ignored
-        Accepted so that every initializer has the signature ``(shape, rng, ...)``.
+    rng : int, numpy.random.Generator or None, keyword-only
+        Checked but not used: nothing is drawn. Keyword-only, so that
+        ``constant(shape, 0.1)`` fails instead of ignoring the 0.1.
     value : float, default 0.0
+    dtype : {"float64", "float32"}, default "float64"
 
     Returns
     -------
@@ -84,7 +107,8 @@ def constant(shape, rng=None, value=0.0):
     Raises
     ------
     TypeError, ValueError
-        For a bad shape or a non-finite ``value``.
+        For a bad ``shape``, ``rng`` or ``dtype``, or a non-finite ``value``
+        (or one beyond the range of ``dtype``).
 
     Notes
     -----
@@ -97,11 +121,15 @@ def constant(shape, rng=None, value=0.0):
     array([0.1, 0.1])
     """
     shape = check_shape(shape)
+    check_rng(rng)
     value = check_real(value, name="value")
-    return np.full(shape, value, dtype=np.float64)
+    dtype = check_dtype(dtype)
+    if abs(value) > float(np.finfo(dtype).max):
+        raise ValueError(f"value must fit in {dtype}, got {value}")
+    return np.full(shape, value, dtype=dtype)
 
 
-def uniform(shape, rng=None, low=-0.05, high=0.05):
+def uniform(shape, rng=None, *, low=-0.05, high=0.05, dtype="float64"):
     """Independent draws from the uniform distribution on ``[low, high)``.
 
     Mean ``(low + high) / 2``, variance ``(high - low)**2 / 12``.
@@ -112,7 +140,10 @@ def uniform(shape, rng=None, low=-0.05, high=0.05):
     rng : int, numpy.random.Generator or None
         See :func:`winit_edu.rng.as_generator`.
     low, high : float, default -0.05, 0.05
-        The range; ``low < high``. The defaults are Keras' ``RandomUniform``.
+        The range; ``low < high``, both finite and ``high - low`` too. The
+        defaults are Keras' ``RandomUniform``.
+    dtype : {"float64", "float32"}, default "float64"
+        The draws are made in float64 and rounded to ``dtype``.
 
     Returns
     -------
@@ -121,7 +152,10 @@ def uniform(shape, rng=None, low=-0.05, high=0.05):
     Raises
     ------
     ValueError
-        If ``low >= high`` or the shape is invalid.
+        If ``low >= high``, the range is not finite, or ``shape`` or
+        ``dtype`` is invalid.
+    TypeError
+        For badly typed arguments.
 
     Notes
     -----
@@ -138,12 +172,15 @@ def uniform(shape, rng=None, low=-0.05, high=0.05):
     shape = check_shape(shape)
     low = check_real(low, name="low")
     high = check_real(high, name="high")
+    dtype = check_dtype(dtype)
     if not low < high:
         raise ValueError(f"low must be smaller than high, got low={low}, high={high}")
-    return as_generator(rng).uniform(low, high, size=shape)
+    if not math.isfinite(high - low):
+        raise ValueError(f"high - low must be finite, got low={low}, high={high}")
+    return _cast(as_generator(rng).uniform(low, high, size=shape), dtype, "low, high")
 
 
-def normal(shape, rng=None, mean=0.0, std=0.05):
+def normal(shape, rng=None, *, mean=0.0, std=0.05, dtype="float64"):
     """Independent draws from the normal distribution ``N(mean, std**2)``.
 
     Parameters
@@ -153,6 +190,8 @@ def normal(shape, rng=None, mean=0.0, std=0.05):
     mean : float, default 0.0
     std : float, default 0.05
         Standard deviation, ``>= 0``. The default is Keras' ``RandomNormal``.
+    dtype : {"float64", "float32"}, default "float64"
+        The draws are made in float64 and rounded to ``dtype``.
 
     Returns
     -------
@@ -161,7 +200,10 @@ def normal(shape, rng=None, mean=0.0, std=0.05):
     Raises
     ------
     ValueError
-        If ``std`` is negative or the shape is invalid.
+        If ``std`` is negative, a draw is not finite (``mean`` or ``std``
+        near the largest float), or ``shape`` or ``dtype`` is invalid.
+    TypeError
+        For badly typed arguments.
 
     Notes
     -----
@@ -177,7 +219,19 @@ def normal(shape, rng=None, mean=0.0, std=0.05):
     shape = check_shape(shape)
     mean = check_real(mean, name="mean")
     std = check_real(std, name="std", min_value=0.0)
-    return as_generator(rng).normal(mean, std, size=shape)
+    dtype = check_dtype(dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # mean + std * z may overflow: reported by _cast
+        w = as_generator(rng).normal(mean, std, size=shape)
+    return _cast(w, dtype, "mean, std")
+
+
+def _cast(w, dtype, names):
+    """``w`` as ``dtype``; a draw that overflowed (float64, or in the cast) is an error, not an inf."""
+    with np.errstate(over="ignore"):
+        w = w.astype(dtype, copy=False)
+    if not np.isfinite(w).all():
+        raise ValueError(f"{names}: too large, some draws are not finite in {dtype}")
+    return w
 
 
 def truncated_std_factor(cutoff=2.0):
@@ -207,12 +261,16 @@ def truncated_std_factor(cutoff=2.0):
     0.87962566
     """
     c = check_real(cutoff, name="cutoff", min_value=0.0, min_inclusive=False)
+    if c < 1e-2:  # the formula below cancels to nothing; its series, c**2/3 - 2c**4/45, is exact here
+        return c * math.sqrt(1.0 / 3.0 - 2.0 * c * c / 45.0)
+    if c > 40.0:  # phi(c) is 0 in floating point: nothing is cut (and 2 c would overflow near the largest float)
+        return 1.0
     pdf = math.exp(-0.5 * c * c) / math.sqrt(2.0 * math.pi)
     mass = math.erf(c / math.sqrt(2.0))  # = 2 Phi(c) - 1
     return math.sqrt(1.0 - 2.0 * c * pdf / mass)
 
 
-def truncated_normal(shape, rng=None, mean=0.0, std=0.05, cutoff=2.0):
+def truncated_normal(shape, rng=None, *, mean=0.0, std=0.05, cutoff=2.0, dtype="float64"):
     """Normal draws ``N(mean, std**2)`` with everything beyond ``cutoff`` std redrawn.
 
     Values outside ``[mean - cutoff*std, mean + cutoff*std]`` are discarded
@@ -230,7 +288,11 @@ def truncated_normal(shape, rng=None, mean=0.0, std=0.05, cutoff=2.0):
     std : float, default 0.05
         Standard deviation of the normal before truncation, ``>= 0``.
     cutoff : float, default 2.0
-        Half-width of the kept interval in units of ``std``, ``> 0``.
+        Half-width of the kept interval in units of ``std``, ``>= 0.1``
+        (a narrower cut keeps under 8% of the draws and the loop below
+        needs many passes).
+    dtype : {"float64", "float32"}, default "float64"
+        The draws are made in float64 and rounded to ``dtype``.
 
     Returns
     -------
@@ -239,8 +301,11 @@ def truncated_normal(shape, rng=None, mean=0.0, std=0.05, cutoff=2.0):
     Raises
     ------
     ValueError
-        If ``std`` is negative, ``cutoff`` is not positive or the shape is
-        invalid.
+        If ``std`` is negative, ``cutoff < 0.1``, a draw is not finite
+        (``mean`` or ``std`` near the largest float), or ``shape`` or
+        ``dtype`` is invalid.
+    TypeError
+        For badly typed arguments.
 
     Notes
     -----
@@ -259,11 +324,14 @@ def truncated_normal(shape, rng=None, mean=0.0, std=0.05, cutoff=2.0):
     shape = check_shape(shape)
     mean = check_real(mean, name="mean")
     std = check_real(std, name="std", min_value=0.0)
-    cutoff = check_real(cutoff, name="cutoff", min_value=0.0, min_inclusive=False)
+    cutoff = check_real(cutoff, name="cutoff", min_value=0.1)
+    dtype = check_dtype(dtype)
     gen = as_generator(rng)
     z = gen.standard_normal(size=shape)
     outside = np.abs(z) > cutoff
     while outside.any():  # each pass redraws about 5% of what is left at cutoff=2
         z[outside] = gen.standard_normal(size=int(outside.sum()))
         outside = np.abs(z) > cutoff
-    return mean + std * z
+    with np.errstate(over="ignore", invalid="ignore"):  # reported by _cast
+        w = mean + std * z
+    return _cast(w, dtype, "mean, std")

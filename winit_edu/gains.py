@@ -11,18 +11,26 @@ nonlinearity   gain                     where it comes from
 linear         1                        Var(y) = fan_in Var(w) Var(x)   (LeCun)
 sigmoid        1                        convention (sigmoid'(0) = 1/4 would say 4)
 tanh           5/3                      empirical choice, see the tanh chapter
+scaled_tanh    1                        LeCun et al. (1998) pair 1.7159 tanh(2z/3)
+                                        with Var(w) = 1/fan_in (not in PyTorch)
 relu           sqrt(2)                  ReLU halves the second moment   (He)
 leaky_relu     sqrt(2 / (1 + slope**2)) a leaky ReLU keeps (1 + slope**2)/2 of it
 selu           3/4                      empirical; SELU's own derivation uses 1
 ============== ======================== =============================================
+
+The names are those of :data:`winit_edu.activations.ACTIVATIONS` (``"identity"``
+is a synonym of ``"linear"``, as in PyTorch), so every activation a network
+accepts has a gain.
 """
 from __future__ import annotations
 
 import math
 
 from ._checks import check_choice, check_real
+from .activations import ACTIVATIONS
 
-NONLINEARITIES = ("linear", "identity", "sigmoid", "tanh", "relu", "leaky_relu", "selu")
+#: The accepted names: the same table as the activations'.
+NONLINEARITIES = ACTIVATIONS
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -32,10 +40,10 @@ def calculate_gain(nonlinearity, param=None):
     ----------
     nonlinearity : str
         One of ``"linear"``, ``"identity"``, ``"sigmoid"``, ``"tanh"``,
-        ``"relu"``, ``"leaky_relu"``, ``"selu"``.
+        ``"scaled_tanh"``, ``"relu"``, ``"leaky_relu"``, ``"selu"``.
     param : float, optional
-        Negative slope of ``"leaky_relu"`` (default 0.01, as in PyTorch).
-        Not accepted for the other nonlinearities.
+        Negative slope of ``"leaky_relu"`` (default 0.01, as in PyTorch),
+        ``|param| <= 1e100``. Not accepted for the other nonlinearities.
 
     Returns
     -------
@@ -44,8 +52,8 @@ def calculate_gain(nonlinearity, param=None):
     Raises
     ------
     ValueError
-        If ``nonlinearity`` is unknown, or ``param`` is given for a
-        nonlinearity that has no parameter.
+        If ``nonlinearity`` is unknown, ``param`` is out of range, or
+        ``param`` is given for a nonlinearity that has no parameter.
     TypeError
         If ``param`` is not a real number.
 
@@ -64,7 +72,7 @@ def calculate_gain(nonlinearity, param=None):
     check_choice(nonlinearity, NONLINEARITIES, name="nonlinearity")
     if nonlinearity != "leaky_relu" and param is not None:
         raise ValueError(f"param is only accepted for nonlinearity='leaky_relu', got param={param!r}")
-    if nonlinearity in ("linear", "identity", "sigmoid"):
+    if nonlinearity in ("linear", "identity", "sigmoid", "scaled_tanh"):
         return 1.0
     if nonlinearity == "tanh":
         return 5.0 / 3.0
@@ -72,5 +80,5 @@ def calculate_gain(nonlinearity, param=None):
         return math.sqrt(2.0)
     if nonlinearity == "selu":
         return 3.0 / 4.0
-    slope = 0.01 if param is None else check_real(param, name="param")
+    slope = 0.01 if param is None else check_real(param, name="param", min_value=-1e100, max_value=1e100)
     return math.sqrt(2.0 / (1.0 + slope**2))

@@ -2,12 +2,18 @@
 
 Both losses average over the batch axis (the second-to-last axis) and keep
 any leading axes, so an ensemble of ``S`` networks gets ``S`` losses.
+
+The public functions check their arguments on every call; :func:`winit_edu.train`
+checks the labels once per call and then uses the unchecked cores
+(``_cross_entropy``, ``_squared_error``) at every step. Non-finite outputs, as
+a diverging network makes them, give an inf or nan loss without a numpy
+warning: that is how the training loop detects a divergence.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_choice
+from ._checks import check_array, check_choice, check_int
 
 LOSSES = ("cross_entropy", "squared_error")
 
@@ -32,6 +38,8 @@ def softmax_cross_entropy(logits, labels):
     ------
     ValueError
         If a label is outside ``[0, classes)`` or the shapes disagree.
+    TypeError
+        If the labels are not integers or the logits not numbers.
 
     Examples
     --------
@@ -39,21 +47,48 @@ def softmax_cross_entropy(logits, labels):
     >>> round(float(loss), 4)
     0.6931
     """
-    logits = np.asarray(logits)
-    labels = np.asarray(labels)
-    n_classes = logits.shape[-1]
-    if labels.shape != logits.shape[-1 - labels.ndim:-1]:
+    logits = _floats(logits, "logits")
+    if logits.ndim < 2 or logits.shape[-1] < 1 or logits.shape[-2] < 1:
+        raise ValueError(f"logits must have shape (..., batch, classes) with batch, classes >= 1, got {logits.shape}")
+    labels = check_labels(labels, logits.shape[-1])
+    if labels.ndim < 1 or labels.shape != logits.shape[-1 - labels.ndim:-1]:
         raise ValueError(f"labels shape {labels.shape} does not match logits shape {logits.shape}")
+    return _cross_entropy(logits, labels)
+
+
+def _floats(x, name):
+    """``x`` as a float array (float32 stays float32); nan and inf are allowed."""
+    dtype = getattr(x, "dtype", None)
+    return check_array(x, name=name, dtype=dtype if dtype in (np.float32, np.float64) else np.float64, finite=False)
+
+
+def check_labels(labels, n_classes, *, name="labels"):
+    """Return ``labels`` as an int array with values in ``[0, n_classes)``, or raise.
+
+    Examples
+    --------
+    >>> check_labels([1, 0], 2)
+    array([1, 0])
+    """
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be integer class indices, got dtype {labels.dtype}")
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(f"labels must lie in [0, {n_classes}), got range [{labels.min()}, {labels.max()}]")
+        raise ValueError(f"{name} must lie in [0, {n_classes}), got range [{labels.min()}, {labels.max()}]")
+    return labels
+
+
+def _cross_entropy(logits, labels):
+    """softmax_cross_entropy without the checks (``labels`` broadcast against the batch axes)."""
     labels = np.broadcast_to(labels, logits.shape[:-1])
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    picked = np.take_along_axis(log_probs, labels[..., None], axis=-1)[..., 0]
-    batch = logits.shape[-2]
-    grad = np.exp(log_probs)
-    np.put_along_axis(grad, labels[..., None], np.take_along_axis(grad, labels[..., None], axis=-1) - 1.0, axis=-1)
-    return -picked.mean(axis=-1), grad / batch
+    with np.errstate(over="ignore", invalid="ignore"):  # inf or nan logits give an inf or nan loss, no warning
+        shifted = logits - logits.max(axis=-1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        picked = np.take_along_axis(log_probs, labels[..., None], axis=-1)[..., 0]
+        batch = logits.shape[-2]
+        grad = np.exp(log_probs)
+        np.put_along_axis(grad, labels[..., None], np.take_along_axis(grad, labels[..., None], axis=-1) - 1.0, axis=-1)
+        return -picked.mean(axis=-1), grad / batch
 
 
 def squared_error(outputs, targets):
@@ -75,7 +110,9 @@ def squared_error(outputs, targets):
     Raises
     ------
     ValueError
-        If the shapes do not broadcast.
+        If the shapes do not match.
+    TypeError
+        If the arguments are not arrays of numbers.
 
     Examples
     --------
@@ -83,13 +120,20 @@ def squared_error(outputs, targets):
     >>> float(loss)
     0.5
     """
-    outputs = np.asarray(outputs)
-    targets = np.asarray(targets, dtype=outputs.dtype)
-    if targets.shape != outputs.shape[outputs.ndim - targets.ndim:]:
+    outputs = _floats(outputs, "outputs")
+    if outputs.ndim < 2 or outputs.shape[-1] < 1 or outputs.shape[-2] < 1:
+        raise ValueError(f"outputs must have shape (..., batch, k) with batch, k >= 1, got {outputs.shape}")
+    targets = check_array(targets, name="targets", dtype=outputs.dtype, finite=False)
+    if targets.ndim < 2 or targets.shape != outputs.shape[outputs.ndim - targets.ndim:]:
         raise ValueError(f"targets shape {targets.shape} does not match outputs shape {outputs.shape}")
-    diff = outputs - targets
-    batch = outputs.shape[-2]
-    return 0.5 * (diff * diff).sum(axis=-1).mean(axis=-1), diff / batch
+    return _squared_error(outputs, targets)
+
+
+def _squared_error(outputs, targets):
+    """squared_error without the checks."""
+    with np.errstate(over="ignore", invalid="ignore"):  # inf or nan outputs give an inf or nan loss, no warning
+        diff = outputs - targets
+        return 0.5 * (diff * diff).sum(axis=-1).mean(axis=-1), diff / outputs.shape[-2]
 
 
 def one_hot(labels, n_classes):
@@ -104,17 +148,25 @@ def one_hot(labels, n_classes):
     -------
     numpy.ndarray, shape (n, n_classes)
 
+    Raises
+    ------
+    ValueError
+        If ``labels`` is not 1-D or outside ``[0, n_classes)``, or
+        ``n_classes < 1``.
+    TypeError
+        If the labels or ``n_classes`` are not integers.
+
     Examples
     --------
     >>> one_hot([1, 0], 2)
     array([[0., 1.],
            [1., 0.]])
     """
+    n_classes = check_int(n_classes, name="n_classes", min_value=1)
     labels = np.asarray(labels)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError("labels must be a 1-D array of ints")
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(f"labels must lie in [0, {n_classes})")
+        raise ValueError(f"labels must be a 1-D array of ints, got shape {labels.shape} and dtype {labels.dtype}")
+    check_labels(labels, n_classes)
     return np.eye(n_classes)[labels]
 
 

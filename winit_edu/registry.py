@@ -1,7 +1,9 @@
 """Look initializers up by name, so that a notebook or a widget can say "he_normal"."""
 from __future__ import annotations
 
-from . import distributions, structured, variance_scaling
+import inspect
+
+from . import distributions, scaling, structured
 
 #: Every initializer by name; these are the names that ``get_initializer`` and ``MLP`` accept.
 INITIALIZERS = {
@@ -11,13 +13,13 @@ INITIALIZERS = {
     "uniform": distributions.uniform,
     "normal": distributions.normal,
     "truncated_normal": distributions.truncated_normal,
-    "variance_scaling": variance_scaling.variance_scaling,
-    "lecun_uniform": variance_scaling.lecun_uniform,
-    "lecun_normal": variance_scaling.lecun_normal,
-    "glorot_uniform": variance_scaling.glorot_uniform,
-    "glorot_normal": variance_scaling.glorot_normal,
-    "he_uniform": variance_scaling.he_uniform,
-    "he_normal": variance_scaling.he_normal,
+    "variance_scaling": scaling.variance_scaling,
+    "lecun_uniform": scaling.lecun_uniform,
+    "lecun_normal": scaling.lecun_normal,
+    "glorot_uniform": scaling.glorot_uniform,
+    "glorot_normal": scaling.glorot_normal,
+    "he_uniform": scaling.he_uniform,
+    "he_normal": scaling.he_normal,
     "orthogonal": structured.orthogonal,
     "identity": structured.identity,
     "sparse": structured.sparse,
@@ -30,37 +32,45 @@ ALIASES = {
 }
 
 
-def get_initializer(name, **kwargs):
-    """Return the initializer called ``name``, optionally with keywords bound.
+def get_initializer(name, **options):
+    """Return the initializer called ``name``, optionally with options bound.
 
     Parameters
     ----------
     name : str or callable
         A key of ``INITIALIZERS`` (``"he_normal"``, ``"glorot_uniform"``, ...)
         or one of the PyTorch-style aliases ``"xavier_*"``/``"kaiming_*"``.
-        A callable is returned as is (with ``kwargs`` bound), so functions
+        A callable is returned as is (with ``options`` bound), so functions
         that accept an initializer accept either.
-    **kwargs
-        Keyword arguments fixed for every call, e.g. ``std=0.01`` for
-        ``"normal"`` or ``value=0.1`` for ``"constant"``.
+    **options
+        Keyword options fixed for every call, e.g. ``std=0.01`` for
+        ``"normal"`` or ``value=0.1`` for ``"constant"``. Their *names* are
+        checked here, against the initializer's signature; their values when
+        the initializer draws (some limits depend on the shape).
 
     Returns
     -------
     callable
-        ``init(shape, rng) -> numpy.ndarray``.
+        ``init(shape, rng=None) -> numpy.ndarray``.
 
     Raises
     ------
     ValueError
         For an unknown name; the message lists the known ones.
     TypeError
-        If ``name`` is neither a string nor callable.
+        If ``name`` is neither a string nor callable, or an option is not a
+        keyword option of the initializer (``shape`` and ``rng`` are given
+        at each call, not here).
 
     Examples
     --------
     >>> init = get_initializer("normal", std=0.01)
     >>> init((3, 2), rng=0).shape
     (3, 2)
+    >>> get_initializer("he_normal", std=0.1)
+    Traceback (most recent call last):
+    ...
+    TypeError: he_normal has no option 'std'; its options are ['a', 'mode', 'nonlinearity', 'param', 'truncated', 'layout', 'dtype']
     """
     if callable(name):
         fn = name
@@ -72,12 +82,33 @@ def get_initializer(name, **kwargs):
         fn = INITIALIZERS[key]
     else:
         raise TypeError(f"name must be a str or a callable, got {type(name).__name__}")
-    if not kwargs:
+    if not options:
         return fn
+    _check_options(fn, options)
 
     def init(shape, rng=None):
-        return fn(shape, rng=rng, **kwargs)
+        return fn(shape, rng=rng, **options)
 
     init.__name__ = getattr(fn, "__name__", "init")
-    init.__doc__ = f"{init.__name__} with {kwargs}"
+    init.__doc__ = f"{init.__name__} with {options}"
     return init
+
+
+def _check_options(fn, options):
+    """Raise TypeError unless every option is a keyword ``fn`` accepts (other than shape and rng)."""
+    name = getattr(fn, "__name__", "the initializer")
+    for reserved in ("shape", "rng"):
+        if reserved in options:
+            raise TypeError(f"{reserved} is given at each call of the initializer, not as an option of {name}")
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # a callable without an inspectable signature: nothing to check
+        return
+    params = signature.parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    accepted = [p for p, spec in params.items() if p not in ("shape", "rng")
+                and spec.kind in (spec.KEYWORD_ONLY, spec.POSITIONAL_OR_KEYWORD)]
+    for option in options:
+        if option not in accepted:
+            raise TypeError(f"{name} has no option {option!r}; its options are {accepted}")

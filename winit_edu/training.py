@@ -11,20 +11,52 @@ update. Two things make it fit for experiments:
   ``on_divergence="stop"`` that member is frozen, its later losses are nan,
   and :attr:`History.diverged_step` says when it failed, so a plot can show
   the failure instead of drawing garbage.
+
+An overflow inside a step is therefore reported once, as a divergence, and
+never as a stream of numpy warnings: the arithmetic of the step runs under
+``numpy.errstate(all="ignore")`` (your ``callback`` does not). The arguments,
+labels included, are checked once per call, not at every step.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_choice, check_int, check_real
-from .losses import LOSSES, get_loss
-from .network import seed_streams
+from ._checks import check_array, check_choice, check_int, check_real
+from .losses import LOSSES, _cross_entropy, _squared_error, check_labels
+from .network import MLP
+from .rng import seed_streams
+
+_UNCHECKED = {"cross_entropy": _cross_entropy, "squared_error": _squared_error}
+_quiet = functools.partial(np.errstate, all="ignore")  # a divergence is detected from the values, not warned about
 
 
 class TrainingDiverged(FloatingPointError):
-    """Raised when a loss or activation becomes inf or nan during training."""
+    """Raised by :func:`train` when a member's loss becomes inf or nan.
+
+    Attributes
+    ----------
+    seed : int
+        The seed of the (first) member that diverged at this step.
+    step : int
+        The update at which its loss was first not finite (0 is the first).
+    layer : int
+        The first layer (counted from 1) where its weights, biases or
+        pre-activations were not finite; -1 if only the loss was.
+    quantity : str
+        Which of them: ``"weights"``, ``"biases"``, ``"pre-activations"``,
+        or ``"loss"``.
+    """
+
+    def __init__(self, seed, step, layer, quantity):
+        self.seed, self.step, self.layer, self.quantity = seed, step, layer, quantity
+        where = (f"first non-finite values in layer {layer} ({quantity})" if layer > 0
+                 else "although the outputs are finite (logits beyond the float range)")
+        super().__init__(
+            f"training diverged: seed {seed} produced a non-finite loss at step {step}, {where}; lower the "
+            "learning rate or the initial scale, or pass on_divergence='stop' to record it")
 
 
 @dataclass
@@ -45,8 +77,12 @@ class History:
     diverged_step : (S,) int array
         Step at which each member diverged, -1 if it did not.
     diverged_layer : (S,) int array
-        First layer (counted from 1, as in the plots) whose pre-activations
-        were not finite at that step (-1 if none).
+        First layer (counted from 1, as in the plots) whose weights, biases
+        or pre-activations were not finite at that step (-1 if none).
+    diverged_quantity : list of str
+        Which of them (``"weights"``, ``"biases"``, ``"pre-activations"``;
+        ``"loss"`` if only the loss was not finite); ``""`` for a member
+        that did not diverge.
     """
 
     seeds: list
@@ -58,6 +94,7 @@ class History:
     val_accuracy: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
     diverged_step: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=int))
     diverged_layer: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=int))
+    diverged_quantity: list = field(default_factory=list)
 
     @property
     def diverged(self):
@@ -82,6 +119,7 @@ def evaluate(net, X, y, loss="cross_entropy"):
     ----------
     net : MLP
     X : array, shape (N, n_0)
+        Finite inputs.
     y : array
         Integer labels (N,) for cross-entropy; targets (N, k) for squared
         error, or integer labels, which are one-hot encoded.
@@ -90,35 +128,64 @@ def evaluate(net, X, y, loss="cross_entropy"):
     Returns
     -------
     loss, accuracy : (S,) arrays
-        Accuracy is nan when ``y`` holds real-valued targets.
+        Accuracy is nan when ``y`` holds real-valued targets. A diverged
+        member's loss is inf or nan (without a warning).
+
+    Raises
+    ------
+    ValueError, TypeError
+        For an unknown ``loss``, or ``X`` or ``y`` of the wrong shape, type
+        or range.
+
+    Examples
+    --------
+    >>> from winit_edu import MLP, make_xor
+    >>> X, y = make_xor(100, rng=0)
+    >>> loss, acc = evaluate(MLP([2, 4, 2], seeds=[0, 1, 2]), X, y)
+    >>> loss.shape, acc.shape
+    ((3,), (3,))
     """
+    _check_net(net)
     check_choice(loss, LOSSES, name="loss")
-    with np.errstate(all="ignore"):
+    X = _check_inputs(net, X, "X")
+    labels, targets = _labels_and_targets(y, loss, net.sizes[-1], net.dtype, len(X), "y")
+    with _quiet():
         out = net.forward(X)
-        labels, targets = _labels_and_targets(y, loss, out.shape[-1], net.dtype)
-        value, _ = get_loss(loss)(out, targets)
+        value, _ = _UNCHECKED[loss](out, targets)
         acc = _accuracy(out, labels) if labels is not None else np.full(net.n_members, np.nan)
     return value, acc
 
 
-def _labels_and_targets(y, loss, n_out, dtype):
+def _check_net(net):
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be a winit_edu.MLP, got {type(net).__name__}")
+
+
+def _check_inputs(net, X, name):
+    """``X`` as a finite (N, n_0) array of the network's dtype, N >= 1."""
+    X = check_array(X, name=name, dtype=net.dtype)
+    if X.ndim != 2 or X.shape[1] != net.sizes[0] or len(X) == 0:
+        raise ValueError(f"{name} must have shape (n_samples, {net.sizes[0]}) with n_samples >= 1, got {X.shape}")
+    return X
+
+
+def _labels_and_targets(y, loss, n_out, dtype, n, name):
+    """Checked ``(labels, targets)`` for ``n`` samples; ``labels`` is None for real-valued targets."""
     y = np.asarray(y)
-    if loss == "cross_entropy":
-        return y, y
-    if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
-        return y, np.eye(n_out, dtype=dtype)[y]
-    return None, y.astype(dtype)
-
-
-def _first_bad_layer(net, member):
-    # 1-based, like the "layer 1 .. L" labels of the book's plots
-    for l, z in enumerate(net._pre):
-        if not np.isfinite(z[member if z.shape[0] > 1 else 0]).all():
-            return l + 1
-    for l, w in enumerate(net.weights):
-        if not np.isfinite(w[member]).all():
-            return l + 1
-    return -1
+    if y.ndim == 1 and y.dtype.kind in "iu":
+        check_labels(y, n_out, name=name)
+        labels, targets = y, (y if loss == "cross_entropy" else np.eye(n_out, dtype=dtype)[y])
+    elif loss == "cross_entropy":
+        raise TypeError(f"{name} must be a 1-D array of integer labels for the cross-entropy, "
+                        f"got shape {y.shape} and dtype {y.dtype}")
+    else:
+        targets = check_array(y, name=name, dtype=dtype)
+        if targets.ndim != 2 or targets.shape[1] != n_out:
+            raise ValueError(f"{name} must be integer labels (n,) or targets (n, {n_out}), got shape {y.shape}")
+        labels = None
+    if len(targets) != n:
+        raise ValueError(f"X and {name} must have the same number of samples, got {n} and {len(targets)}")
+    return labels, targets
 
 
 def _learning_rates(lr, n_arrays):
@@ -176,9 +243,11 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     Raises
     ------
     TrainingDiverged
-        With ``on_divergence="raise"``, naming the seed, step and layer.
+        With ``on_divergence="raise"``, naming the seed, step, layer and
+        quantity (its attributes hold them too).
     ValueError, TypeError
-        For invalid arguments.
+        For invalid arguments, checked before the first step (non-finite
+        inputs, labels outside ``[0, n_outputs)``, ...).
 
     Examples
     --------
@@ -189,6 +258,7 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     >>> hist.train_loss.shape
     (6, 2)
     """
+    _check_net(net)
     check_choice(loss, LOSSES, name="loss")
     check_choice(on_divergence, ("raise", "stop"), name="on_divergence")
     rates = _learning_rates(lr, len(net.parameters()))
@@ -196,17 +266,21 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         raise TypeError(f"callback must be callable as callback(step, net), got {type(callback).__name__}")
     momentum = check_real(momentum, name="momentum", min_value=0.0, max_value=1.0, max_inclusive=False)
     epochs = check_int(epochs, name="epochs", min_value=0)
-    X = np.asarray(X, dtype=net.dtype)
+    X = _check_inputs(net, X, "X")
     n = X.shape[0]
     batch_size = check_int(batch_size, name="batch_size", min_value=1)
     if batch_size > n:
         raise ValueError(f"batch_size must be at most the number of samples ({n}), got {batch_size}")
     steps_per_epoch = n // batch_size
     eval_every = steps_per_epoch if eval_every is None else check_int(eval_every, name="eval_every", min_value=1)
-    labels, targets = _labels_and_targets(y, loss, net.sizes[-1], net.dtype)
-    if len(targets) != n:
-        raise ValueError(f"X and y must have the same number of samples, got {n} and {len(targets)}")
-    loss_fn = get_loss(loss)
+    _, targets = _labels_and_targets(y, loss, net.sizes[-1], net.dtype, n, "y")  # checked once, used every step
+    has_val = X_val is not None or y_val is not None
+    if has_val:
+        if X_val is None or y_val is None:
+            raise ValueError("X_val and y_val must be given together")
+        X_val = _check_inputs(net, X_val, "X_val")
+        _labels_and_targets(y_val, loss, net.sizes[-1], net.dtype, len(X_val), "y_val")
+    loss_fn = _UNCHECKED[loss]
     S = net.n_members
     data_rngs = [seed_streams(s)[2] for s in net.seeds]
     velocity = [np.zeros_like(p) for p in net.parameters()] if momentum > 0 else None
@@ -216,7 +290,7 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     evals, train_curve, val_curve = [], [], []
     diverged_step = np.full(S, -1)
     diverged_layer = np.full(S, -1)
-    has_val = X_val is not None
+    diverged_quantity = [""] * S
 
     def record(step):
         evals.append(step)
@@ -226,50 +300,36 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
 
     record(0)
     step = 0
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        for _ in range(epochs):
-            order = np.stack([r.permutation(n) for r in data_rngs])  # (S, n)
-            for i in range(steps_per_epoch):
-                idx = order[:, i * batch_size:(i + 1) * batch_size]
+    for _ in range(epochs):
+        order = np.stack([r.permutation(n) for r in data_rngs])  # (S, n)
+        for i in range(steps_per_epoch):
+            idx = order[:, i * batch_size:(i + 1) * batch_size]
+            with _quiet():
                 out = net.forward(X[idx])
                 value, grad = loss_fn(out, targets[idx])
-                # a member that diverged at an earlier step is frozen: its later losses are nan
-                step_loss[step] = np.where(diverged_step >= 0, np.nan, value)
-                bad = ~np.isfinite(value) & (diverged_step < 0)
-                if bad.any():
-                    for s in np.flatnonzero(bad):
-                        diverged_step[s], diverged_layer[s] = step, _first_bad_layer(net, s)
-                    if on_divergence == "raise":
-                        s = int(np.flatnonzero(bad)[0])
-                        raise TrainingDiverged(
-                            f"training diverged: seed {net.seeds[s]} produced a non-finite loss at step "
-                            f"{step}, first non-finite values in layer {diverged_layer[s]}; lower the "
-                            "learning rate or the initial scale, or pass on_divergence='stop' to record it")
-                frozen = diverged_step >= 0
-                any_frozen = frozen.any()
+            # a member that diverged at an earlier step is frozen: its later losses are nan
+            step_loss[step] = np.where(diverged_step >= 0, np.nan, value)
+            bad = ~np.isfinite(value) & (diverged_step < 0)
+            for s in np.flatnonzero(bad):
+                layer, quantity = net.first_nonfinite(s)
+                diverged_step[s], diverged_layer[s], diverged_quantity[s] = step, layer, quantity or "loss"
+            if bad.any() and on_divergence == "raise":
+                s = int(np.flatnonzero(bad)[0])
+                raise TrainingDiverged(net.seeds[s], step, int(diverged_layer[s]), diverged_quantity[s])
+            frozen = diverged_step >= 0
+            with _quiet():
                 grad_w, grad_b, _ = net.backward(grad)
-                grads = [g for pair in zip(grad_w, grad_b) for g in pair]
-                for k, (p, g) in enumerate(zip(net.parameters(), grads)):
-                    if any_frozen:
-                        g[frozen] = 0.0  # a diverged member keeps its last parameters
-                        if velocity is not None:
-                            velocity[k][frozen] = 0.0  # ... also with momentum
-                    if velocity is None:
-                        p -= rates[k] * g
-                    else:
-                        v = velocity[k]
-                        v *= momentum
-                        v -= rates[k] * g
-                        p += v
-                step += 1
-                if callback is not None:
-                    callback(step, net)
-                if step % eval_every == 0:
-                    record(step)
-                if frozen.all():
-                    break
-            if (diverged_step >= 0).all():
+                _sgd_update(net.parameters(), [g for pair in zip(grad_w, grad_b) for g in pair],
+                            velocity, rates, momentum, frozen if frozen.any() else None)
+            step += 1
+            if callback is not None:
+                callback(step, net)
+            if step % eval_every == 0:
+                record(step)
+            if frozen.all():
                 break
+        if (diverged_step >= 0).all():
+            break
     if evals[-1] != step:
         record(step)
     frozen = diverged_step >= 0
@@ -282,6 +342,7 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         train_accuracy=train_curve[:, 1],
         diverged_step=diverged_step,
         diverged_layer=diverged_layer,
+        diverged_quantity=diverged_quantity,
     )
     if has_val:
         val_curve = np.array(val_curve)
@@ -290,3 +351,26 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         if arr.size:
             arr[np.asarray(hist.eval_steps)[:, None] > np.where(frozen, diverged_step, total)[None, :]] = np.nan
     return hist
+
+
+def _sgd_update(params, grads, velocity, rates, momentum, frozen=None):
+    """``v <- momentum * v - lr * g; p <- p + v`` (``p <- p - lr * g`` without momentum), in place.
+
+    Each gradient is scaled by its learning rate in place, so the update
+    makes no temporary arrays (and leaves ``lr * g`` in ``grads``). Members
+    in ``frozen`` (a boolean mask over the ensemble axis) keep their
+    parameters, with a zero velocity.
+    """
+    for k, (p, g) in enumerate(zip(params, grads)):
+        if frozen is not None:
+            g[frozen] = 0.0  # a diverged member keeps its last parameters
+            if velocity is not None:
+                velocity[k][frozen] = 0.0  # ... also with momentum
+        g *= rates[k]  # the step lr * g
+        if velocity is None:
+            p -= g
+        else:
+            v = velocity[k]
+            v *= momentum
+            v -= g
+            p += v

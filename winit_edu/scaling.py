@@ -33,15 +33,24 @@ is exactly ``scale / n``. :func:`variance_scaling` itself takes a
 **Layout.** Shapes are read in the ``"in_out"`` layout by default (Keras,
 JAX, ``x @ W``); pass ``layout="out_in"`` for PyTorch-shaped tensors. See
 :func:`winit_edu.fans.compute_fans`.
+
+**Calling convention** (every initializer of the package): ``f(shape, rng,
+*, options)``. ``rng`` is a seed, a Generator or None
+(:func:`winit_edu.rng.as_generator`); everything after it is keyword-only
+(``gain=``, ``mode=``, ``truncated=``, ``layout=``, ``dtype=``, ...), so a
+value passed by position can never be taken for another option. The result
+is float64 unless ``dtype="float32"``. All conventions: :ref:`api-conventions`.
+
+This module used to be called ``variance_scaling``, like its function
+:func:`variance_scaling` (``winit_edu.variance_scaling``), which then hid it:
+``import winit_edu.variance_scaling as vs`` gave the function.
 """
 from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from ._checks import check_choice, check_real, check_shape
-from .distributions import truncated_normal, truncated_std_factor
+from ._checks import check_choice, check_dtype, check_flag, check_real, check_shape
+from .distributions import _cast, truncated_normal, truncated_std_factor
 from .fans import compute_fans
 from .gains import calculate_gain
 from .rng import as_generator
@@ -80,7 +89,8 @@ def fan_for_mode(shape, mode="fan_in", layout="in_out"):
     return float({"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode])
 
 
-def variance_scaling(shape, rng=None, scale=1.0, mode="fan_in", distribution="normal", layout="in_out"):
+def variance_scaling(shape, rng=None, *, scale=1.0, mode="fan_in", distribution="normal", layout="in_out",
+                     dtype="float64"):
     """Draw weights with variance ``scale / n`` where ``n`` is chosen by ``mode``.
 
     Parameters
@@ -99,17 +109,20 @@ def variance_scaling(shape, rng=None, scale=1.0, mode="fan_in", distribution="no
         is accepted for ``"normal"``.
     layout : {"in_out", "out_in"}, default "in_out"
         How to read fans from ``shape``; see :func:`winit_edu.fans.compute_fans`.
+    dtype : {"float64", "float32"}, default "float64"
+        The draws are made in float64 and rounded to ``dtype``.
 
     Returns
     -------
     numpy.ndarray
-        float64 array of the given shape.
+        Array of the given shape and ``dtype``.
 
     Raises
     ------
     ValueError
-        For ``scale <= 0``, an unknown ``mode``, ``distribution`` or
-        ``layout``, or a shape with fewer than two or non-positive dimensions.
+        For ``scale <= 0`` (or so large that draws overflow), an unknown
+        ``mode``, ``distribution``, ``layout`` or ``dtype``, or a shape with
+        fewer than two or non-positive dimensions.
     TypeError
         For a non-numeric ``scale`` or a badly typed ``shape`` or ``rng``.
 
@@ -133,26 +146,43 @@ def variance_scaling(shape, rng=None, scale=1.0, mode="fan_in", distribution="no
     """
     shape = check_shape(shape, min_ndim=2)
     scale = check_real(scale, name="scale", min_value=0.0, min_inclusive=False)
-    distribution = _ALIASES.get(distribution, distribution)
+    if isinstance(distribution, str):
+        distribution = _ALIASES.get(distribution, distribution)
     check_choice(distribution, DISTRIBUTIONS, name="distribution")
+    dtype = check_dtype(dtype)
     var = scale / fan_for_mode(shape, mode, layout)
+    if var == 0.0:  # scale so small that scale / n underflows
+        raise ValueError(f"scale must give a positive variance scale / n, got scale={scale} (underflows)")
     gen = as_generator(rng)
     if distribution == "uniform":
         limit = math.sqrt(3.0 * var)
-        return gen.uniform(-limit, limit, size=shape)
+        if not math.isfinite(2.0 * limit):
+            raise ValueError(f"scale is too large: the uniform limit sqrt(3 scale / n) overflows, got scale={scale}")
+        return _cast(gen.uniform(-limit, limit, size=shape), dtype, "scale")
     if distribution == "truncated_normal":
         std = math.sqrt(var) / truncated_std_factor(2.0)
-        return truncated_normal(shape, gen, std=std, cutoff=2.0)
-    return gen.normal(0.0, math.sqrt(var), size=shape)
+        return _cast(truncated_normal(shape, gen, std=std, cutoff=2.0), dtype, "scale")
+    return _cast(gen.normal(0.0, math.sqrt(var), size=shape), dtype, "scale")
 
 
 def _normal(truncated):
-    if not isinstance(truncated, (bool, np.bool_)):
-        raise TypeError(f"truncated must be True or False, got {truncated!r}")
-    return "truncated_normal" if truncated else "normal"
+    return "truncated_normal" if check_flag(truncated, name="truncated") else "normal"
 
 
-def lecun_uniform(shape, rng=None, layout="in_out"):
+def _he_gain(nonlinearity, a, param):
+    """calculate_gain(nonlinearity, slope), the slope given as PyTorch's ``a`` or as ``param``."""
+    if a is not None and param is not None:
+        raise TypeError(f"give the negative slope as a or as param, not both (got a={a!r}, param={param!r})")
+    name, slope = ("a", a) if a is not None else ("param", param)
+    if slope is not None:
+        if nonlinearity != "leaky_relu":
+            raise ValueError(f"{name} (the negative slope) is only accepted with nonlinearity='leaky_relu', "
+                             f"got nonlinearity={nonlinearity!r}")
+        check_real(slope, name=name, min_value=-1e100, max_value=1e100)
+    return calculate_gain(nonlinearity, slope)
+
+
+def lecun_uniform(shape, rng=None, *, layout="in_out", dtype="float64"):
     """LeCun uniform: ``U[-sqrt(3/fan_in), sqrt(3/fan_in)]``, so ``Var(w) = 1/fan_in``.
 
     Parameters
@@ -161,6 +191,7 @@ def lecun_uniform(shape, rng=None, layout="in_out"):
         Weight shape, at least 2-D.
     rng : int, numpy.random.Generator or None
     layout : {"in_out", "out_in"}, default "in_out"
+    dtype : {"float64", "float32"}, default "float64"
 
     Returns
     -------
@@ -188,20 +219,21 @@ def lecun_uniform(shape, rng=None, layout="in_out"):
     >>> bool(abs(lecun_uniform((300, 10), rng=0)).max() <= (3 / 300) ** 0.5)
     True
     """
-    return variance_scaling(shape, rng, 1.0, "fan_in", "uniform", layout)
+    return variance_scaling(shape, rng, scale=1.0, mode="fan_in", distribution="uniform", layout=layout, dtype=dtype)
 
 
-def lecun_normal(shape, rng=None, layout="in_out", truncated=False):
+def lecun_normal(shape, rng=None, *, truncated=False, layout="in_out", dtype="float64"):
     """LeCun normal: ``Var(w) = 1/fan_in``.
 
     Parameters
     ----------
     shape : tuple of int
     rng : int, numpy.random.Generator or None
-    layout : {"in_out", "out_in"}, default "in_out"
     truncated : bool, default False
         ``False``: plain ``N(0, 1/fan_in)``. ``True``: Keras/JAX's truncated
         normal at two standard deviations, rescaled to the same variance.
+    layout : {"in_out", "out_in"}, default "in_out"
+    dtype : {"float64", "float32"}, default "float64"
 
     Returns
     -------
@@ -227,19 +259,22 @@ def lecun_normal(shape, rng=None, layout="in_out", truncated=False):
     >>> lecun_normal((64, 32), rng=0).shape
     (64, 32)
     """
-    return variance_scaling(shape, rng, 1.0, "fan_in", _normal(truncated), layout)
+    return variance_scaling(shape, rng, scale=1.0, mode="fan_in", distribution=_normal(truncated), layout=layout,
+                            dtype=dtype)
 
 
-def glorot_uniform(shape, rng=None, layout="in_out", gain=1.0):
+def glorot_uniform(shape, rng=None, *, gain=1.0, layout="in_out", dtype="float64"):
     """Glorot/Xavier uniform: ``U[-a, a]`` with ``a = gain * sqrt(6/(fan_in + fan_out))``.
 
     Parameters
     ----------
     shape : tuple of int
     rng : int, numpy.random.Generator or None
-    layout : {"in_out", "out_in"}, default "in_out"
     gain : float, default 1.0
-        Multiplies the standard deviation, as PyTorch's ``gain`` argument.
+        Multiplies the standard deviation, as PyTorch's ``gain`` argument;
+        ``1e-100 <= gain <= 1e100``.
+    layout : {"in_out", "out_in"}, default "in_out"
+    dtype : {"float64", "float32"}, default "float64"
 
     Returns
     -------
@@ -265,21 +300,24 @@ def glorot_uniform(shape, rng=None, layout="in_out", gain=1.0):
     >>> bool(abs(w).max() <= (6 / 300) ** 0.5)
     True
     """
-    gain = check_real(gain, name="gain", min_value=0.0, min_inclusive=False)
-    return variance_scaling(shape, rng, gain**2, "fan_avg", "uniform", layout)
+    gain = check_real(gain, name="gain", min_value=1e-100, max_value=1e100)
+    return variance_scaling(shape, rng, scale=gain**2, mode="fan_avg", distribution="uniform", layout=layout,
+                            dtype=dtype)
 
 
-def glorot_normal(shape, rng=None, layout="in_out", gain=1.0, truncated=False):
+def glorot_normal(shape, rng=None, *, gain=1.0, truncated=False, layout="in_out", dtype="float64"):
     """Glorot/Xavier normal: ``Var(w) = gain**2 * 2 / (fan_in + fan_out)``.
 
     Parameters
     ----------
     shape : tuple of int
     rng : int, numpy.random.Generator or None
-    layout : {"in_out", "out_in"}, default "in_out"
     gain : float, default 1.0
+        ``1e-100 <= gain <= 1e100``.
     truncated : bool, default False
         ``True`` for Keras' and JAX's truncated-and-rescaled normal.
+    layout : {"in_out", "out_in"}, default "in_out"
+    dtype : {"float64", "float32"}, default "float64"
 
     Returns
     -------
@@ -304,11 +342,13 @@ def glorot_normal(shape, rng=None, layout="in_out", gain=1.0, truncated=False):
     >>> glorot_normal((10, 20), rng=0).shape
     (10, 20)
     """
-    gain = check_real(gain, name="gain", min_value=0.0, min_inclusive=False)
-    return variance_scaling(shape, rng, gain**2, "fan_avg", _normal(truncated), layout)
+    gain = check_real(gain, name="gain", min_value=1e-100, max_value=1e100)
+    return variance_scaling(shape, rng, scale=gain**2, mode="fan_avg", distribution=_normal(truncated),
+                            layout=layout, dtype=dtype)
 
 
-def he_uniform(shape, rng=None, layout="in_out", mode="fan_in", nonlinearity="relu", param=None):
+def he_uniform(shape, rng=None, *, a=None, mode="fan_in", nonlinearity="relu", param=None, layout="in_out",
+               dtype="float64"):
     """He/Kaiming uniform: ``U[-b, b]`` with ``b = gain * sqrt(3 / n)``.
 
     With the defaults (ReLU, fan_in) ``b = sqrt(6 / fan_in)`` and
@@ -318,14 +358,20 @@ def he_uniform(shape, rng=None, layout="in_out", mode="fan_in", nonlinearity="re
     ----------
     shape : tuple of int
     rng : int, numpy.random.Generator or None
-    layout : {"in_out", "out_in"}, default "in_out"
+    a : float, optional
+        Negative slope for ``nonlinearity="leaky_relu"``, as PyTorch's
+        ``kaiming_uniform_(w, a=...)`` calls it.
     mode : {"fan_in", "fan_out"}, default "fan_in"
         ``"fan_in"`` preserves the forward signal, ``"fan_out"`` the
         backward gradient.
     nonlinearity : {"relu", "leaky_relu", ...}, default "relu"
         Chooses the gain via :func:`winit_edu.gains.calculate_gain`.
+        (PyTorch's default is ``"leaky_relu"`` with ``a=0``: the same gain.)
     param : float, optional
-        Negative slope for ``"leaky_relu"``.
+        The same slope under :func:`~winit_edu.gains.calculate_gain`'s
+        name; give ``a`` or ``param``, not both.
+    layout : {"in_out", "out_in"}, default "in_out"
+    dtype : {"float64", "float32"}, default "float64"
 
     Returns
     -------
@@ -335,11 +381,13 @@ def he_uniform(shape, rng=None, layout="in_out", mode="fan_in", nonlinearity="re
     ------
     ValueError, TypeError
         As :func:`variance_scaling` and :func:`~winit_edu.gains.calculate_gain`;
-        also for ``mode="fan_avg"``, which He initialization does not define.
+        also for ``mode="fan_avg"``, which He initialization does not define,
+        and for a slope given with another nonlinearity than ``"leaky_relu"``
+        or given twice (``a`` and ``param``).
 
     Notes
     -----
-    PyTorch ``kaiming_uniform_(w, a=param, mode, nonlinearity)`` with
+    PyTorch ``kaiming_uniform_(w, a, mode, nonlinearity)`` with
     ``layout="out_in"``; Keras ``HeUniform`` and JAX ``he_uniform`` are
     the default ``fan_in``/ReLU case.
 
@@ -351,27 +399,35 @@ def he_uniform(shape, rng=None, layout="in_out", mode="fan_in", nonlinearity="re
     --------
     >>> bool(abs(he_uniform((50, 50), rng=0)).max() <= (6 / 50) ** 0.5)
     True
+    >>> w = he_uniform((256, 784), rng=0, a=5 ** 0.5, nonlinearity="leaky_relu", layout="out_in")
+    >>> round(float(abs(w).max()) * 784 ** 0.5, 3)     # PyTorch's nn.Linear(784, 256): U[-1/28, 1/28]
+    1.0
     """
     check_choice(mode, ("fan_in", "fan_out"), name="mode")
-    gain = calculate_gain(nonlinearity, param)
-    return variance_scaling(shape, rng, gain**2, mode, "uniform", layout)
+    gain = _he_gain(nonlinearity, a, param)
+    return variance_scaling(shape, rng, scale=gain**2, mode=mode, distribution="uniform", layout=layout, dtype=dtype)
 
 
-def he_normal(shape, rng=None, layout="in_out", mode="fan_in", nonlinearity="relu", param=None,
-              truncated=False):
+def he_normal(shape, rng=None, *, a=None, mode="fan_in", nonlinearity="relu", param=None, truncated=False,
+              layout="in_out", dtype="float64"):
     """He/Kaiming normal: ``Var(w) = gain**2 / n``, ``2 / fan_in`` for ReLU.
 
     Parameters
     ----------
     shape : tuple of int
     rng : int, numpy.random.Generator or None
-    layout : {"in_out", "out_in"}, default "in_out"
+    a : float, optional
+        Negative slope for ``nonlinearity="leaky_relu"``:
+        ``gain**2 = 2 / (1 + a**2)`` (PyTorch's name).
     mode : {"fan_in", "fan_out"}, default "fan_in"
     nonlinearity : str, default "relu"
     param : float, optional
-        Negative slope for ``"leaky_relu"``: ``gain**2 = 2 / (1 + param**2)``.
+        The same slope under :func:`~winit_edu.gains.calculate_gain`'s
+        name; give ``a`` or ``param``, not both.
     truncated : bool, default False
         ``True`` for Keras' and JAX's truncated-and-rescaled normal.
+    layout : {"in_out", "out_in"}, default "in_out"
+    dtype : {"float64", "float32"}, default "float64"
 
     Returns
     -------
@@ -398,5 +454,6 @@ def he_normal(shape, rng=None, layout="in_out", mode="fan_in", nonlinearity="rel
     2.0
     """
     check_choice(mode, ("fan_in", "fan_out"), name="mode")
-    gain = calculate_gain(nonlinearity, param)
-    return variance_scaling(shape, rng, gain**2, mode, _normal(truncated), layout)
+    gain = _he_gain(nonlinearity, a, param)
+    return variance_scaling(shape, rng, scale=gain**2, mode=mode, distribution=_normal(truncated), layout=layout,
+                            dtype=dtype)
