@@ -1,10 +1,10 @@
 """Plotting helpers and widgets: they run headless (Agg) and return what they promise."""
+import base64
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from winit_edu import MLP, make_xor, train
 from winit_edu.explore import Scrubber, figure_png, live, scrubber
@@ -152,7 +152,7 @@ def test_live_builds_controls_and_redraws():
     assert plt.get_fignums() == []  # each figure is closed after it is shown
 
 
-def test_live_shows_an_error_of_draw_instead_of_losing_it():
+def test_live_shows_an_error_of_draw_instead_of_losing_it(capsys):
     def failing_draw(k):
         if k > 1:
             raise ValueError("k too large")
@@ -162,6 +162,28 @@ def test_live_shows_an_error_of_draw_instead_of_losing_it():
     controls, picture, messages = box.children
     controls.children[0].value = 2.0  # does not raise into the widget machinery
     assert bytes(picture.value).startswith(b"\x89PNG")  # the last good picture stays
+    # the traceback goes to the message area (outside a kernel the Output widget passes it to stderr)
+    assert "ValueError: k too large" in capsys.readouterr().err
+
+
+def test_live_remembers_a_bounded_number_of_pictures(monkeypatch):
+    from winit_edu import explore
+
+    assert not hasattr(explore, "BUILT")  # no registry of every widget built in the session
+    monkeypatch.setattr(explore, "LIVE_CACHE_SIZE", 2)
+    calls = []
+
+    def recording_draw(k):
+        calls.append(k)
+        return draw(k=k)
+
+    slider = live(recording_draw, k=[0.5, 1.0, 2.0]).children[0].children[0]
+    slider.value = 1.0
+    slider.value = 0.5   # still remembered
+    assert calls == [0.5, 1.0]
+    slider.value = 2.0   # the third picture pushes out the least recently seen (1.0)
+    slider.value = 1.0
+    assert calls == [0.5, 1.0, 2.0, 1.0]
 
 
 def test_figure_png_drops_minor_ticks_of_log_axes_only():
@@ -191,7 +213,10 @@ def test_scrubber():
     slider, stack = s.box.children
     assert isinstance(slider, ipywidgets.SelectionSlider) and list(slider.options) == ["0.5", "1.0", "2.0"]
     assert len(stack.children) == 3
-    assert all(isinstance(im, ipywidgets.Image) and bytes(im.value).startswith(b"\x89PNG") for im in stack.children)
+    for frame, v in zip(stack.children, ["0.5", "1.0", "2.0"]):   # an <img> with its PNG inline and a text alternative
+        assert isinstance(frame, ipywidgets.HTML) and frame.value.startswith('<img src="data:image/png;base64,')
+        assert base64.b64decode(frame.value.split("base64,")[1].split('"')[0]).startswith(b"\x89PNG")
+        assert f'alt="draw with k = {v}"' in frame.value
     # the text form (what a static build or a terminal shows) is the description
     assert s.description == "<scrubber over k: 0.5, 1.0, 2.0>"
     assert repr(s) == s.description
@@ -201,10 +226,16 @@ def test_scrubber():
     assert plt.get_fignums() == []
 
 
+def test_scrubber_alt_text_from_a_template_or_a_function_is_escaped():
+    s = scrubber(draw, "k", [1, 2], dpi=20, alt='dots of size {value} & "more"')
+    assert 'alt="dots of size 2 &amp; &quot;more&quot;"' in s.box.children[1].children[1].value
+    s = scrubber(draw, "k", [1, 2], dpi=20, alt=lambda v: f"{v * 10} dots")
+    assert 'alt="10 dots"' in s.box.children[1].children[0].value
+    with pytest.raises(TypeError, match="alt"):
+        scrubber(draw, "k", [1], dpi=20, alt=3)
+
+
 def test_scrubber_needs_values():
     with pytest.raises(ValueError, match="values"):
         scrubber(draw, "k", [])
 
-
-def test_draw_functions_return_figures():
-    assert isinstance(draw(), Figure)

@@ -10,18 +10,23 @@ Two kinds of widget, for two kinds of reader:
   responds in the HTML book with no kernel at all.
 
 A drawing function takes keyword arguments and returns a matplotlib Figure.
+
+Nothing here is kept beyond the widgets themselves: a :func:`live` widget
+remembers its last :data:`LIVE_CACHE_SIZE` pictures, and they go when the
+widget goes.
 """
 from __future__ import annotations
 
+import base64
+import functools
+import html
 import io
 import traceback
 
 import matplotlib.pyplot as plt
 
-#: Every widget built in this process as ``(kind, draw, controls, fixed)``, where
-#: ``controls`` maps each control to its list of values. The benchmark suite
-#: replays them to time one update per slider move; nothing else reads it.
-BUILT = []
+#: How many pictures (PNG, some 10-100 kB each) a :func:`live` widget remembers.
+LIVE_CACHE_SIZE = 64
 
 
 def _widgets():
@@ -45,9 +50,10 @@ def live(draw, dpi=80, **controls):
     """Controls on top, the figure of ``draw(**values)`` below, redrawn on every change.
 
     The figure is shown as a PNG at ``dpi``, the same as a :func:`scrubber`
-    frame, and remembered: moving a control back to a setting already seen
-    shows it at once, without calling ``draw`` again (so ``draw`` must depend
-    on its arguments only).
+    frame, and remembered (the last :data:`LIVE_CACHE_SIZE` settings):
+    moving a control back to a setting already seen shows it at once,
+    without calling ``draw`` again (so ``draw`` must depend on its arguments
+    only).
 
     Parameters
     ----------
@@ -69,17 +75,17 @@ def live(draw, dpi=80, **controls):
     ctrls = {name: _control(name, spec) for name, spec in controls.items()}
     picture = w.Image(format="png")
     messages = w.Output()
-    seen = {}
+    names = list(ctrls)
+
+    @functools.lru_cache(maxsize=LIVE_CACHE_SIZE)
+    def png(*values):  # the control values, in the order of ``names`` (hashable, so they can be a key)
+        return figure_png(draw(**dict(zip(names, values))), dpi=dpi)
 
     def redraw(change=None):
-        values = {n: c.value for n, c in ctrls.items()}
-        key = tuple(values.values())
         with messages:
             messages.clear_output()
             try:
-                if key not in seen:
-                    seen[key] = figure_png(draw(**values), dpi=dpi)
-                picture.value = seen[key]
+                picture.value = png(*(c.value for c in ctrls.values()))
             except Exception:
                 if change is None:  # at creation: fail the cell
                     raise
@@ -87,7 +93,6 @@ def live(draw, dpi=80, **controls):
 
     for c in ctrls.values():
         c.observe(redraw, names="value")
-    BUILT.append(("live", draw, {n: list(getattr(c, "options", [c.value])) for n, c in ctrls.items()}, {}))
     redraw()
     return w.VBox([w.HBox(list(ctrls.values())), picture, messages])
 
@@ -126,7 +131,7 @@ class Scrubber:
         return self.description
 
 
-def scrubber(draw, name, values, dpi=80, **fixed):
+def scrubber(draw, name, values, dpi=80, alt=None, **fixed):
     """Precompute ``draw(name=v, **fixed)`` for every ``v`` and show them behind one slider.
 
     The slider and the pictures are linked with ``ipywidgets.jslink``, which
@@ -143,6 +148,11 @@ def scrubber(draw, name, values, dpi=80, **fixed):
         Its values, in slider order.
     dpi : int, default 80
         Resolution of the stored frames (they are kept in the notebook).
+    alt : str or callable, optional
+        The text alternative of each frame, for readers who cannot see it: a
+        string with ``{value}`` where the slider's value goes, or
+        ``alt(value) -> str``. Say what the picture shows, not that it is a
+        figure. Default: the function's name and the value, a poor substitute.
     **fixed
         The other keywords of ``draw``.
 
@@ -150,16 +160,43 @@ def scrubber(draw, name, values, dpi=80, **fixed):
     -------
     Scrubber
         Displays as the widget; its text form names the frames.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is empty.
+    TypeError
+        If ``alt`` is neither a string nor a callable.
+
+    Notes
+    -----
+    Each frame is an ``<img>`` with an ``alt`` attribute inside an
+    ``ipywidgets.HTML`` (an ``ipywidgets.Image`` has no text alternative).
     """
     w = _widgets()
     values = list(values)
     if not values:
         raise ValueError("values must contain at least one value")
-    BUILT.append(("scrubber", draw, {name: values}, dict(fixed)))
-    frames = [w.Image(value=figure_png(draw(**{name: v}, **fixed), dpi=dpi), format="png") for v in values]
+    if alt is None:
+        alt = f"{getattr(draw, '__name__', 'draw')} with {name} = {{value}}"
+    if isinstance(alt, str):
+        describe = lambda v, template=alt: template.replace("{value}", str(v))  # noqa: E731
+    elif callable(alt):
+        describe = alt
+    else:
+        raise TypeError(f"alt must be a string or a callable, got {type(alt).__name__}")
     labels = [str(v) for v in values]
+    frames = [w.HTML(value=_img_tag(figure_png(draw(**{name: v}, **fixed), dpi=dpi), str(describe(v))))
+              for v in values]
     slider = w.SelectionSlider(options=labels, description=name,
                                layout=w.Layout(width="60%"), style={"description_width": "initial"})
     stack = w.Stack(frames, selected_index=0)
     w.jslink((slider, "index"), (stack, "selected_index"))
     return Scrubber(w.VBox([slider, stack]), f"<scrubber over {name}: {', '.join(labels)}>")
+
+
+def _img_tag(png, alt):
+    """An ``<img>`` element holding ``png`` (bytes) inline, with the text alternative ``alt``."""
+    data = base64.b64encode(png).decode("ascii")
+    return (f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}" '
+            f'style="max-width: 100%; height: auto;">')
