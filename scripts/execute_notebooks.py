@@ -9,6 +9,12 @@ Run this after a deliberate change to a notebook or to `winit_edu`, review
 the diff of the outputs, and commit the notebooks: the book renders these
 stored outputs, and `pytest` (nbval) checks that re-execution reproduces them.
 Widget state is stored so precomputed widgets work in the HTML book.
+
+Every notebook is paired with a MyST Markdown text file, `book/md/NAME.md`
+(jupytext), which holds the same cells without outputs and is what a review
+reads. Before executing, the pair is synchronized (the newer file wins, as
+`jupytext --sync` does), so you may edit either; after executing, both are
+written.
 """
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ import sys
 import time
 
 import nbformat
+from jupytext.cli import jupytext as jupytext_cli
 from nbclient import NotebookClient
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -25,6 +32,8 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 
 
 def execute(path: pathlib.Path, timeout: int) -> float:
+    if "formats" in nbformat.read(path, as_version=4).metadata.get("jupytext", {}):
+        jupytext_cli(["--sync", "--quiet", str(path)])   # take edits made to the text file
     nb = nbformat.read(path, as_version=4)
     nb.metadata["kernelspec"] = KERNELSPEC
     client = NotebookClient(
@@ -32,14 +41,20 @@ def execute(path: pathlib.Path, timeout: int) -> float:
         timeout=timeout,
         kernel_name="python3",
         store_widget_state=True,
+        record_timing=False,  # no per-cell timestamps: they would make every re-run a diff
         resources={"metadata": {"path": str(path.parent)}},
     )
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
-    nb.metadata.pop("widgets", None) if not _has_widgets(nb) else None
+    if not _has_widgets(nb):
+        nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)  # timestamps stored by older runs
     nb.metadata.get("language_info", {}).pop("version", None)  # keep diffs free of the patch version
     nbformat.write(nb, path)
+    if "formats" in nb.metadata.get("jupytext", {}):
+        jupytext_cli(["--sync", "--quiet", str(path)])   # the text file, from the notebook just written
     return elapsed
 
 
