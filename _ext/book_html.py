@@ -29,7 +29,7 @@ Node.js. ``WINIT_BOOK_ASSETS=cdn`` asks for the CDN build on purpose, with no
 warning.
 
 **Top-level names in cross-references.** The API reference documents each
-function where it is defined (``winit_edu.variance_scaling.he_normal``), but
+function where it is defined (``winit_edu.scaling.he_normal``), but
 readers and docstrings call it by its re-exported name
 (``winit_edu.he_normal``, ``winit_edu.MLP.trace``). A Python cross-reference
 to a ``winit_edu.<name>`` that does not resolve is retried with the name's
@@ -43,6 +43,25 @@ Bengio (2010)"); the pybtex style ``authoryear`` registered here labels the
 bibliography the same way ("[Glorot and Bengio, 2010]") instead of with
 alphabetic keys ("[GB10]"), sorted by author, then year.
 ``_config.yml`` selects it with ``bibtex_default_style: authoryear``.
+
+**Accessibility: WCAG 2.1 AA**, checked on every page, light and dark, by
+axe-core in ``tests/browser``:
+
+* ``book.css`` darkens the theme's link colour in the light theme and
+  lightens it in the dark one, so links keep a 4.5:1 contrast on code blocks
+  and tinted boxes too; ``_config.yml`` picks the theme's WCAG-AA code
+  highlighting (``a11y-high-contrast-light``) instead of ``tango``.
+* ``templates/`` overrides two of pydata-sphinx-theme's components whose
+  accessible name leaves out text they show (WCAG 2.5.3, label in name): the
+  search button (its "Ctrl+K" hint) and the colour-mode switcher (its icons'
+  titles), which is now named by the current mode.
+* ``widgets-a11y.js`` (in ``_ext/static/``, before the widget manager on
+  pages with widgets) names each widget control by its label, and lets a
+  slider announce what its readout shows instead of the option's index.
+* Bibliography entries: docutils marks them up as ``role="doc-biblioentry"``
+  inside a ``role="list"``; that role is deprecated, and a list whose items
+  have no ``listitem`` role is an error for assistive technology. They
+  become ``role="listitem"``, as DPUB-ARIA 1.1 advises.
 
 **Small fixes**, for both builds:
 
@@ -65,6 +84,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -106,6 +126,7 @@ ASSETS = {
 MATHJAX_PATH = f"{OFFLINE}/mathjax/{MATHJAX_COMPONENT}"
 WIDGETS_JS = f"{OFFLINE}/html-manager/embed.js"
 WIDGETS_SHIM = "widgets-mathjax3.js"
+WIDGETS_A11Y = "widgets-a11y.js"
 
 
 def _installed(package: str) -> str | None:
@@ -147,9 +168,11 @@ def _use_local_assets() -> bool:
 def _configure(app, config) -> None:
     app.winit_local_assets = _use_local_assets()
     config.html_static_path = [*config.html_static_path, str(HERE / "static")]
+    # ahead of the theme's own components, which it overrides (see the module docstring)
+    config.templates_path = [str(HERE / "templates"), *config.templates_path]
     # myst-nb injects these only into pages whose notebook stores widget state.
     widgets_js = {WIDGETS_JS: {}} if app.winit_local_assets else dict(config.nb_ipywidgets_js)
-    config.nb_ipywidgets_js = {WIDGETS_SHIM: {}, **widgets_js}
+    config.nb_ipywidgets_js = {WIDGETS_SHIM: {}, WIDGETS_A11Y: {}, **widgets_js}
     if app.winit_local_assets:
         config.mathjax_path = MATHJAX_PATH
 
@@ -169,6 +192,16 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> No
 
 SEARCH_FROM_DISK = ("// A book opened from disk cannot fetch its pages for result snippets (see _ext/book_html.py).\n"
                     "if (location.protocol === 'file:') DOCUMENTATION_OPTIONS.SHOW_SEARCH_SUMMARY = false;")
+
+
+#: docutils' markup of a bibliography entry (see the module docstring).
+BIBLIOENTRY = re.compile(r'(<div class="citation"[^>]*?) role="doc-biblioentry"')
+
+
+def _bibliography_list_items(app, pagename, templatename, context, doctree) -> None:
+    body = context.get("body")
+    if body and "doc-biblioentry" in body:
+        context["body"] = BIBLIOENTRY.sub(r'\1 role="listitem"', body)
 
 
 def _search_from_disk(app, pagename, templatename, context, doctree) -> None:
@@ -287,6 +320,7 @@ def setup(app):
     app.add_css_file("book.css")
     app.connect("html-page-context", _drop_duplicate_scripts, priority=999)
     app.connect("html-page-context", _search_from_disk)
+    app.connect("html-page-context", _bibliography_list_items)
     app.connect("missing-reference", _resolve_reexported)
     app.connect("env-check-consistency", _check_api_reference)
     app.connect("build-finished", _copy_assets)

@@ -6,6 +6,7 @@ directory, or a file in it, is named on the command line::
 
     jupyter-book build .                     # or any build, see WINIT_BOOK_HTML
     pip install -r tests/browser/requirements.txt
+    npm ci                                   # axe-core, for the accessibility check
     python -m pytest tests/browser
 
 Environment:
@@ -22,13 +23,14 @@ Environment:
 """
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import shutil
 
 import pytest
 
-from built_book import HERE, book_html
+from built_book import HERE, ROOT, book_html
 
 # Flags for a headless Chromium running as root in CI with no network:
 # no sandbox (root), no GPU, and none of the background traffic a fresh
@@ -64,6 +66,20 @@ def html_root() -> pathlib.Path:
     if not (root / "index.html").is_file():
         pytest.fail(f"no built book in {root}: run `jupyter-book build .` first, or set WINIT_BOOK_HTML")
     return root
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> pathlib.Path:
+    """axe-core's browser bundle, as ``npm ci`` installs it: the version package.json pins."""
+    package = ROOT / "node_modules" / "axe-core"
+    script = package / "axe.min.js"
+    pinned = json.loads((ROOT / "package.json").read_text(encoding="utf8"))["devDependencies"]["axe-core"]
+    if not script.is_file():
+        pytest.fail(f"axe-core is not installed: run `npm ci` in {ROOT}")
+    installed = json.loads((package / "package.json").read_text(encoding="utf8"))["version"]
+    if installed != pinned:
+        pytest.fail(f"axe-core {installed} is installed but package.json pins {pinned}: run `npm ci`")
+    return script
 
 
 @pytest.fixture(scope="session")
