@@ -8,8 +8,9 @@ solutions start collapsed and open on a click, search works offline, every
 notebook page offers its .ipynb and a Binder link, no page is wider than a
 phone, and figures stay on a light background in the dark theme. And axe-core
 (pinned in package.json, installed by ``npm ci``, injected from disk) finds no
-serious or critical WCAG 2.1 A/AA violation on any page, light or dark; the
-few that only the notebooks can fix are listed in KNOWN_NOTEBOOK_VIOLATIONS.
+serious or critical WCAG 2.1 A/AA violation on any page, light or dark, and no
+figure's text alternative is its file name (KNOWN_NOTEBOOK_VIOLATIONS would list
+any that only a notebook can fix; it is empty).
 
 Screenshots of key pages land in ``_build/screenshots/`` (see conftest.py)
 for a person to look at. Run with ``python -m pytest tests/browser`` after
@@ -399,27 +400,12 @@ def test_figures_stay_readable_in_the_dark_theme(browser, html_root, screenshot_
 
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ["serious", "critical"]
-CHAPTERS = ("01_why_initialization_matters", "02_symmetry", "03_random_ranges", "04_lecun",
-            "05_glorot", "06_he", "07_biases", "08_which_initializer")
-
 #: Violations whose fix belongs to the notebooks (or to winit_edu, which draws
 #: their widgets), not to the book's theme: (page, rule) -> a CSS selector of the
 #: elements tolerated for that rule on that page. Tolerated only until the fix
 #: lands: an entry that no longer matches anything fails the test, so that it is
-#: deleted with the fix. Delete the whole list once it is empty.
-KNOWN_NOTEBOOK_VIOLATIONS = {
-    # WCAG 1.1.1: a figure that a code cell draws gets its file name as its text
-    # alternative ("../_images/615e4b...png"), which is what a screen reader reads.
-    # Needed: in each such cell's metadata, {"mystnb": {"image": {"alt": "<what the
-    # figure shows>"}}} (myst-nb's per-cell image options).
-    **{(f"book/{chapter}.html", "image-alt-is-file-name"): ".cell_output img" for chapter in CHAPTERS},
-    # WCAG 1.1.1: the pictures of the precomputed widgets (winit_edu.explore.scrubber:
-    # ipywidgets.Image frames, stored in the notebooks' widget state) have no text
-    # alternative, and ipywidgets.Image has no way to give one. Needed: frames that
-    # carry one (e.g. HTML frames, <img src="data:image/png;base64,..." alt="...">),
-    # then the notebooks re-executed so that their stored widget state has them.
-    **{(f"book/{chapter}.html", "image-alt"): ".widget-image" for chapter in CHAPTERS},
-}
+#: deleted with the fix. Add an entry only with the notebook fix it waits for.
+KNOWN_NOTEBOOK_VIOLATIONS = {}   # none left: every figure and widget frame has a text alternative
 
 AXE_RUN = """async ([tags, impacts, allowed]) => {
     const {violations} = await axe.run(document, {
