@@ -121,6 +121,30 @@ def test_outputs_nbval_does_not_compare_are_checked_by_asserts(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_text_pair_is_in_sync(path):
+    """Every notebook has a MyST Markdown twin, book/md/NAME.md (jupytext), with the same cells.
+
+    Reviews read the text file; the notebook carries the outputs. After editing
+    either, `jupytext --sync book/NAME.ipynb` (or scripts/execute_notebooks.py,
+    which syncs first) brings the other up to date.
+    """
+    import jupytext
+
+    text_path = path.parent / "md" / f"{path.stem}.md"
+    assert text_path.exists(), f"{text_path.relative_to(ROOT)} is missing: run jupytext --sync {path.relative_to(ROOT)}"
+    assert _load(path)["metadata"].get("jupytext", {}).get("formats") == "ipynb,md//md:myst"
+
+    def cells(nb):
+        return [(c.cell_type, c.source.strip(), sorted(c.metadata.get("tags", [])), c.metadata.get("mystnb", {}))
+                for c in nb.cells]
+
+    in_text, in_notebook = cells(jupytext.read(text_path)), cells(jupytext.read(path))
+    assert len(in_text) == len(in_notebook), "the two files have different numbers of cells: run jupytext --sync"
+    for i, (a, b) in enumerate(zip(in_text, in_notebook)):
+        assert a == b, f"cell {i} differs between {text_path.name} and {path.name}: run jupytext --sync"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_size_is_reasonable(path):
     assert path.stat().st_size < 3_000_000
 
