@@ -258,9 +258,9 @@ def _recording_live(draw, dpi=80, **controls):
     _BENCH_WIDGETS.append(("live", draw, {n: list(getattr(c, "options", [c.value])) for n, c in zip(controls, shown)}, {}))
     return box
 
-def _recording_scrubber(draw, name, values, dpi=80, **fixed):
+def _recording_scrubber(draw, name, values, dpi=80, alt=None, **fixed):
     _BENCH_WIDGETS.append(("scrubber", draw, {name: list(values)}, dict(fixed)))
-    return _scrubber(draw, name, values, dpi=dpi, **fixed)
+    return _scrubber(draw, name, values, dpi=dpi, alt=alt, **fixed)
 
 _explore.live, _explore.scrubber = _recording_live, _recording_scrubber
 '''

@@ -1,8 +1,10 @@
-"""Gains: the factor by which an initializer's standard deviation is scaled
-so that a nonlinearity neither shrinks nor grows the signal.
+"""Gains: the factor by which an initializer scales the weights' standard
+deviation for a given nonlinearity, ``Var(w) = gain**2 / fan_in``.
 
-With ``Var(w) = gain**2 / fan_in``, a layer followed by the nonlinearity keeps
-the second moment of its inputs, to first order. The values below are
+For linear layers and ReLU the gain keeps the second moment of the signal
+constant through the layers, forward and backward. For tanh, sigmoid and SELU
+the values are conventions: no gain does both, and PyTorch's 5/3 for tanh
+solves neither condition (chapter 8 of the book). The values below are
 PyTorch's ``torch.nn.init.calculate_gain``:
 
 ============== ======================== =============================================
