@@ -128,3 +128,14 @@ def test_pytorch_bias_fixed_point():
     sb2 = 1 / (3 * 256)
     pred = wi.theory.propagate_second_moment(20, "relu", 1 / 3, q0=1.0, sigma_b2=sb2)
     assert pred[-1] == pytest.approx(1.2 * sb2, rel=1e-6)
+
+
+def test_log_of_the_relu_layer_factor_has_variance_five_over_width():
+    """Chapter 9's finite-width remark: with Gaussian (He) weights and ReLU, log(q_{l+1} / q_l) has a
+    variance of about 5/n (a ReLU of a Gaussian has E[f^4] / E[f^2]^2 = 6, and 6 - 1 = 5)."""
+    width, depth, seeds = 256, 12, range(12)
+    net = wi.MLP([width] * (depth + 1), activation="relu", weight_init="he_normal", seeds=seeds)
+    X = np.random.default_rng(1).normal(size=(128, width))
+    q = np.array([[np.mean(z[s] ** 2) for z in net.trace(X).pre_activations] for s in range(len(seeds))])
+    steps = np.diff(np.log(q), axis=1).ravel()
+    assert abs(steps.var(ddof=1) / (5 / width) - 1) < 4 * np.sqrt(2 / (steps.size - 1))
