@@ -175,7 +175,7 @@ class MLP:
         self.weights = [np.stack([m[l] for m in members_w]).astype(self.dtype) for l in range(n_layers)]
         self.biases = [np.stack([m[l] for m in members_b]).astype(self.dtype) for l in range(n_layers)]
         self.grad_weights, self.grad_biases = [], []
-        self._inputs = self._pre = self._post = None  # what the last forward pass saw, for backward
+        self._inputs = self._pre = self._post = self._masks = None  # what the last forward pass saw, for backward
         self._work = {}  # (name, layer) -> array reused across steps; see "Memory" in the module docstring
 
     def _draw(self, init, shape, rng, name):
@@ -240,13 +240,79 @@ class MLP:
         single.biases = [b[index:index + 1].copy() for b in self.biases]
         return single
 
-    def forward(self, X):
+    @classmethod
+    def concatenate(cls, nets):
+        """One ensemble whose members are those of ``nets``, in order.
+
+        This is how members that differ in how they were *initialized* (the
+        initializer, its scale, the bias initializer) train together in one
+        vectorized run: build one network per setting, then concatenate.
+        Member ``k`` keeps its parameters and its seed; unlike in the
+        constructor, a seed may repeat across ``nets`` (the same seed under
+        two initializers is a paired comparison: with
+        :func:`~winit_edu.training.train` both members also see the data in
+        the same order).
+
+        Parameters
+        ----------
+        nets : sequence of MLP
+            At least one, all with the same sizes, activations, dtype and
+            matmul.
+
+        Returns
+        -------
+        MLP
+            A new network with copies of the parameters.
+
+        Raises
+        ------
+        TypeError
+            If an element is not an :class:`MLP`.
+        ValueError
+            If ``nets`` is empty or the networks differ in sizes,
+            activations, dtype or matmul.
+
+        Examples
+        --------
+        >>> a = MLP([4, 8, 3], weight_init="lecun_normal", seeds=[0, 1])
+        >>> b = MLP([4, 8, 3], weight_init="he_normal", seeds=[0, 1])
+        >>> both = MLP.concatenate([a, b])
+        >>> both.seeds, both.weights[0].shape
+        ([0, 1, 0, 1], (4, 4, 8))
+        """
+        nets = list(nets) if isinstance(nets, (list, tuple)) else None
+        if not nets:
+            raise ValueError("nets must be a non-empty list of MLP")
+        for k, net in enumerate(nets):
+            if not isinstance(net, MLP):
+                raise TypeError(f"nets[{k}] must be an MLP, got {type(net).__name__}")
+        first = nets[0]
+        for k, net in enumerate(nets[1:], start=1):
+            for what, a, b in (("sizes", first.sizes, net.sizes),
+                               ("activations", [f.name for f in first.activations], [f.name for f in net.activations]),
+                               ("dtype", first.dtype, net.dtype), ("matmul", first.matmul, net.matmul)):
+                if a != b:
+                    raise ValueError(f"nets must agree in {what}: nets[0] has {a!r}, nets[{k}] has {b!r}")
+        joined = first.member(0)
+        joined.seeds = [s for net in nets for s in net.seeds]
+        joined.weights = [np.concatenate([net.weights[l] for net in nets]) for l in range(first.n_layers)]
+        joined.biases = [np.concatenate([net.biases[l] for net in nets]) for l in range(first.n_layers)]
+        return joined
+
+    def forward(self, X, masks=None):
         """Run the network; remember what :meth:`backward` needs.
 
         Parameters
         ----------
         X : array_like, shape (B, n_0) or (S, B, n_0)
             Finite inputs, shared by all members or one batch per member.
+        masks : list of arrays, optional
+            Dropout: one array per hidden layer, broadcastable to that layer's
+            activations ``(S, B, n_{l+1})``, by which the activations are
+            multiplied before the next layer (0 drops a unit, ``1/(1-p)``
+            keeps it in "inverted" dropout). :meth:`backward` multiplies the
+            gradients by the same masks. :func:`winit_edu.training.train`
+            draws them when given ``dropout=p``.
 
         Returns
         -------
@@ -258,7 +324,8 @@ class MLP:
         ------
         ValueError
             If ``X`` has the wrong shape (also a leading axis other than the
-            number of members), no rows, or non-finite values.
+            number of members), no rows, or non-finite values, or ``masks``
+            does not hold one array per hidden layer.
         TypeError
             If ``X`` is not an array of numbers.
         """
@@ -268,8 +335,11 @@ class MLP:
             raise ValueError(f"X must have shape (batch, {n0}) or ({S}, batch, {n0}) (one batch per member), "
                              f"with batch >= 1, got {h.shape}")
         batch = h.shape[-2]
-        inputs, pre, post = [], [], []
         last = self.n_layers - 1
+        if masks is not None and (not isinstance(masks, (list, tuple)) or len(masks) != last):
+            raise ValueError(f"masks must be a list of one array per hidden layer ({last}), "
+                             f"got {type(masks).__name__}")
+        inputs, pre, post = [], [], []
         with np.errstate(over="ignore", invalid="ignore"):  # see "Non-finite values" in the module docstring
             for l, (W, b) in enumerate(zip(self.weights, self.biases)):
                 inputs.append(h)
@@ -279,8 +349,10 @@ class MLP:
                 pre.append(z)
                 if l < last:
                     h = self.activations[l].f(z)
-                    post.append(h)
-        self._inputs, self._pre, self._post = inputs, pre, post
+                    post.append(h)  # f(z) itself: the derivative needs it
+                    if masks is not None:
+                        h = h * masks[l]
+        self._inputs, self._pre, self._post, self._masks = inputs, pre, post, masks
         return pre[-1]
 
     def backward(self, grad_output):
@@ -326,6 +398,8 @@ class MLP:
                     # dL/dh = g W^T, then dL/dz = dL/dh * f'(z), multiplied in place
                     g = self._product(g, np.swapaxes(self.weights[l], -1, -2),
                                       self._buffer("grad_h", l, self._pre[l - 1].shape))
+                    if self._masks is not None:
+                        g *= self._masks[l - 1]
                     g *= self.activations[l - 1].df(self._pre[l - 1], self._post[l - 1])
         self.grad_weights, self.grad_biases = grad_w, grad_b
         return grad_w, grad_b, grad_pre

@@ -1,10 +1,15 @@
-"""Minibatch SGD with momentum, for every ensemble member at once.
+"""Minibatch SGD (with momentum) and Adam, for every ensemble member at once.
 
 :func:`train` is deliberately a short loop: shuffle, forward, loss, backward,
-update. Two things make it fit for experiments:
+update. Three things make it fit for experiments:
 
 * each member shuffles the data with its own seed's stream, so member ``s``
   of an ensemble trains exactly as ``MLP(..., seeds=seeds[s])`` would alone;
+  ``order_seeds`` gives the order its own seeds, to separate the randomness
+  of the start from the randomness of training;
+* members may differ in learning rate (``member_lr``) and, through
+  :meth:`MLP.concatenate <winit_edu.network.MLP.concatenate>`, in how they
+  were initialized, so a sweep over one architecture is one vectorized run;
 * a member whose loss becomes inf or nan is *detected* at the step it
   happens, with the first layer where the forward pass stopped being finite.
   By default :class:`TrainingDiverged` is raised; with
@@ -200,12 +205,16 @@ def _learning_rates(lr, n_arrays):
 
 
 def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=64, epochs=10,
-          X_val=None, y_val=None, eval_every=None, on_divergence="raise", callback=None):
-    """Train every member of ``net`` in place with minibatch SGD (+ momentum).
+          X_val=None, y_val=None, eval_every=None, on_divergence="raise", callback=None,
+          optimizer="sgd", betas=(0.9, 0.999), eps=1e-8, member_lr=None, order_seeds=None, dropout=0.0):
+    """Train every member of ``net`` in place with minibatch SGD (+ momentum) or Adam.
 
-    The update is ``v <- momentum * v - lr * grad; p <- p + v``. Each epoch
-    every member visits the data in its own random order; the last partial
-    batch of an epoch is dropped.
+    SGD's update is ``v <- momentum * v - lr * grad; p <- p + v``. Adam's
+    (Kingma and Ba 2015) is ``m <- b1 m + (1 - b1) g``,
+    ``v <- b2 v + (1 - b2) g^2``, ``p <- p - lr * m_hat / (sqrt(v_hat) + eps)``
+    with the bias-corrected ``m_hat = m / (1 - b1^t)``,
+    ``v_hat = v / (1 - b2^t)``. Each epoch every member visits the data in
+    its own random order; the last partial batch of an epoch is dropped.
 
     Parameters
     ----------
@@ -235,6 +244,24 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         Called as ``callback(step, net)`` after every update, with ``step``
         the number of updates so far (1, 2, ...), to record what the
         :class:`History` does not (say, a probe of the hidden layers).
+    optimizer : {"sgd", "adam"}, default "sgd"
+    betas : (float, float), default (0.9, 0.999)
+        Adam's decay rates ``b1, b2`` in ``[0, 1)``.
+    eps : float, default 1e-8
+        Adam's ``eps > 0``.
+    member_lr : sequence of float, optional
+        One learning rate per member (``> 0``), used instead of ``lr``: an
+        ensemble that sweeps learning rates trains as one run. Not together
+        with a per-array ``lr`` sequence.
+    order_seeds : sequence of int, optional
+        One non-negative seed per member for the minibatch order (and the
+        dropout masks); by default each member's own seed. Seeds may repeat:
+        members with equal order seeds see the same minibatches.
+    dropout : float in [0, 1), default 0.0
+        Probability of dropping each hidden unit at each training step
+        ("inverted" dropout: kept units are scaled by ``1 / (1 - dropout)``;
+        evaluation uses the whole network). The masks come from the member's
+        order seed, from a stream of their own.
 
     Returns
     -------
@@ -261,10 +288,32 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     _check_net(net)
     check_choice(loss, LOSSES, name="loss")
     check_choice(on_divergence, ("raise", "stop"), name="on_divergence")
+    check_choice(optimizer, ("sgd", "adam"), name="optimizer")
+    S = net.n_members
     rates = _learning_rates(lr, len(net.parameters()))
+    if member_lr is not None:
+        if np.ndim(lr) != 0:
+            raise ValueError("member_lr cannot be combined with one lr per parameter array; give lr as a number")
+        rates = _member_rates(member_lr, net)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable as callback(step, net), got {type(callback).__name__}")
     momentum = check_real(momentum, name="momentum", min_value=0.0, max_value=1.0, max_inclusive=False)
+    if optimizer == "adam":
+        if momentum > 0:
+            raise ValueError("momentum is an SGD option; Adam's momentum is betas[0]")
+        if np.ndim(betas) != 1 or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (b1, b2), got {betas!r}")
+        betas = tuple(check_real(b, name=f"betas[{k}]", min_value=0.0, max_value=1.0, max_inclusive=False)
+                      for k, b in enumerate(betas))
+        eps = check_real(eps, name="eps", min_value=0.0, min_inclusive=False)
+    dropout = check_real(dropout, name="dropout", min_value=0.0, max_value=1.0, max_inclusive=False)
+    if order_seeds is None:
+        order_seeds = net.seeds
+    else:
+        order_seeds = [order_seeds] * S if np.ndim(order_seeds) == 0 else list(order_seeds)
+        if len(order_seeds) != S:
+            raise ValueError(f"order_seeds must hold one seed per member ({S}), got {len(order_seeds)}")
+        order_seeds = [check_int(s, name="order_seeds", min_value=0) for s in order_seeds]
     epochs = check_int(epochs, name="epochs", min_value=0)
     X = _check_inputs(net, X, "X")
     n = X.shape[0]
@@ -281,9 +330,12 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         X_val = _check_inputs(net, X_val, "X_val")
         _labels_and_targets(y_val, loss, net.sizes[-1], net.dtype, len(X_val), "y_val")
     loss_fn = _UNCHECKED[loss]
-    S = net.n_members
-    data_rngs = [seed_streams(s)[2] for s in net.seeds]
-    velocity = [np.zeros_like(p) for p in net.parameters()] if momentum > 0 else None
+    data_rngs = [seed_streams(s)[2] for s in order_seeds]
+    mask_rngs = [_dropout_stream(s) for s in order_seeds] if dropout > 0 else None
+    if optimizer == "adam":
+        state = _Adam(net.parameters(), rates, betas, eps)
+    else:
+        state = _SGD(net.parameters(), rates, momentum)
     total = epochs * steps_per_epoch
 
     step_loss = np.full((total, S), np.nan)
@@ -304,8 +356,9 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         order = np.stack([r.permutation(n) for r in data_rngs])  # (S, n)
         for i in range(steps_per_epoch):
             idx = order[:, i * batch_size:(i + 1) * batch_size]
+            masks = _dropout_masks(net, mask_rngs, batch_size, dropout) if mask_rngs else None
             with _quiet():
-                out = net.forward(X[idx])
+                out = net.forward(X[idx], masks=masks)
                 value, grad = loss_fn(out, targets[idx])
             # a member that diverged at an earlier step is frozen: its later losses are nan
             step_loss[step] = np.where(diverged_step >= 0, np.nan, value)
@@ -319,8 +372,7 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
             frozen = diverged_step >= 0
             with _quiet():
                 grad_w, grad_b, _ = net.backward(grad)
-                _sgd_update(net.parameters(), [g for pair in zip(grad_w, grad_b) for g in pair],
-                            velocity, rates, momentum, frozen if frozen.any() else None)
+                state.update([g for pair in zip(grad_w, grad_b) for g in pair], frozen if frozen.any() else None)
             step += 1
             if callback is not None:
                 callback(step, net)
@@ -353,7 +405,31 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     return hist
 
 
-def _sgd_update(params, grads, velocity, rates, momentum, frozen=None):
+def _member_rates(member_lr, net):
+    """``member_lr`` as one array per parameter array, shaped to broadcast over its member axis."""
+    if np.ndim(member_lr) != 1 or len(member_lr) != net.n_members:
+        raise ValueError(f"member_lr must hold one learning rate per member ({net.n_members}), "
+                         f"got {np.shape(member_lr)}")
+    r = np.array([check_real(v, name=f"member_lr[{k}]", min_value=0.0, min_inclusive=False)
+                  for k, v in enumerate(member_lr)], dtype=net.dtype)
+    return [r.reshape((-1,) + (1,) * (p.ndim - 1)) for p in net.parameters()]
+
+
+def _dropout_stream(seed):
+    """The generator of a member's dropout masks: a fourth stream beside :func:`seed_streams`' three."""
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(4)[3])
+
+
+def _dropout_masks(net, rngs, batch, p):
+    """One inverted-dropout mask per hidden layer, ``(S, batch, n)``, 0 or ``1/(1-p)``."""
+    masks = []
+    for n in net.sizes[1:-1]:
+        keep = np.stack([r.random((batch, n)) >= p for r in rngs])
+        masks.append(keep.astype(net.dtype) / (1.0 - p))
+    return masks
+
+
+class _SGD:
     """``v <- momentum * v - lr * g; p <- p + v`` (``p <- p - lr * g`` without momentum), in place.
 
     Each gradient is scaled by its learning rate in place, so the update
@@ -361,16 +437,50 @@ def _sgd_update(params, grads, velocity, rates, momentum, frozen=None):
     in ``frozen`` (a boolean mask over the ensemble axis) keep their
     parameters, with a zero velocity.
     """
-    for k, (p, g) in enumerate(zip(params, grads)):
-        if frozen is not None:
-            g[frozen] = 0.0  # a diverged member keeps its last parameters
-            if velocity is not None:
-                velocity[k][frozen] = 0.0  # ... also with momentum
-        g *= rates[k]  # the step lr * g
-        if velocity is None:
-            p -= g
-        else:
-            v = velocity[k]
-            v *= momentum
-            v -= g
-            p += v
+
+    def __init__(self, params, rates, momentum):
+        self.params, self.rates, self.momentum = params, rates, momentum
+        self.velocity = [np.zeros_like(p) for p in params] if momentum > 0 else None
+
+    def update(self, grads, frozen=None):
+        for k, (p, g) in enumerate(zip(self.params, grads)):
+            if frozen is not None:
+                g[frozen] = 0.0  # a diverged member keeps its last parameters
+                if self.velocity is not None:
+                    self.velocity[k][frozen] = 0.0  # ... also with momentum
+            g *= self.rates[k]  # the step lr * g
+            if self.velocity is None:
+                p -= g
+            else:
+                v = self.velocity[k]
+                v *= self.momentum
+                v -= g
+                p += v
+
+
+class _Adam:
+    """Adam (Kingma and Ba 2015), in place; frozen members keep their parameters and moments."""
+
+    def __init__(self, params, rates, betas, eps):
+        self.params, self.rates, self.eps = params, rates, eps
+        self.b1, self.b2 = betas
+        self.m = [np.zeros_like(p) for p in params]
+        self.v = [np.zeros_like(p) for p in params]
+        self.t = 0
+
+    def update(self, grads, frozen=None):
+        self.t += 1
+        c1, c2 = 1.0 - self.b1 ** self.t, 1.0 - self.b2 ** self.t
+        for k, (p, g) in enumerate(zip(self.params, grads)):
+            m, v = self.m[k], self.v[k]
+            if frozen is not None:
+                g[frozen] = 0.0
+            m *= self.b1
+            m += (1.0 - self.b1) * g
+            v *= self.b2
+            v += (1.0 - self.b2) * (g * g)
+            step = (m / c1) / (np.sqrt(v / c2) + self.eps)
+            step *= self.rates[k]
+            if frozen is not None:
+                step[frozen] = 0.0
+            p -= step
