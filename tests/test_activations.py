@@ -19,7 +19,17 @@ def points_away_from_kinks(n=2000, seed=0):
 
 
 def test_activation_names():
-    assert ACTIVATIONS == ("linear", "identity", "sigmoid", "tanh", "scaled_tanh", "relu", "leaky_relu", "selu")
+    assert ACTIVATIONS == ("linear", "identity", "sigmoid", "tanh", "scaled_tanh", "relu", "leaky_relu", "selu",
+                           "gelu", "silu")
+
+
+def test_gelu_and_silu_values():
+    # GELU(z) = z Phi(z): Phi(1) = 0.8413447460685429; SiLU(z) = z / (1 + e^-z)
+    z = np.array([-1.0, 0.0, 1.0, 3.0])
+    np.testing.assert_allclose(get_activation("gelu")(z), z * 0.5 * (1 + np.vectorize(math.erf)(z / math.sqrt(2))),
+                               rtol=1e-14, atol=1e-16)
+    assert math.isclose(get_activation("gelu")(np.array(1.0)), 0.8413447460685429, rel_tol=1e-14)
+    np.testing.assert_allclose(get_activation("silu")(z), z / (1 + np.exp(-z)), rtol=1e-14, atol=1e-16)
 
 
 def test_identity_is_linear_and_has_a_gain():
@@ -122,7 +132,7 @@ def test_activation_object():
 
 def test_unknown_activation_raises():
     with pytest.raises(ValueError, match="activation must be one of"):
-        get_activation("gelu")
+        get_activation("swish")
     with pytest.raises(TypeError, match="name"):
         get_activation(np.tanh)
     with pytest.raises(TypeError, match="slope"):

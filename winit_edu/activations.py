@@ -8,6 +8,7 @@ because for several functions the output form is the cheap one
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -74,6 +75,22 @@ def leaky_relu(z, slope=0.01):
     return np.where(z > 0, z, slope * z)
 
 
+def _normal_cdf(z):
+    """The standard normal CDF Phi(z), via scipy's erf (imported on first use)."""
+    from scipy.special import erf
+    return 0.5 * (1.0 + erf(z / math.sqrt(2.0)))  # a Python float keeps float32 float32
+
+
+def gelu(z):
+    """Gaussian error linear unit ``z * Phi(z)`` (Hendrycks and Gimpel 2016), the exact form, not the tanh approximation."""
+    return z * _normal_cdf(z)
+
+
+def silu(z):
+    """Sigmoid-weighted linear unit ``z * sigmoid(z)`` (also "swish" with beta = 1)."""
+    return z * sigmoid(z)
+
+
 def selu(z):
     """Scaled exponential linear unit (Klambauer et al., 2017)."""
     return SELU_SCALE * np.where(z > 0, z, SELU_ALPHA * np.expm1(np.minimum(z, 0.0)))
@@ -103,6 +120,15 @@ def _leaky_relu_df(z, h, slope=0.01):
     return np.where(z > 0, 1.0, slope).astype(z.dtype)
 
 
+def _gelu_df(z, h):
+    return _normal_cdf(z) + z * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+
+
+def _silu_df(z, h):
+    s = sigmoid(z)
+    return s * (1.0 + z * (1.0 - s))
+
+
 def _selu_df(z, h):
     return np.where(z > 0, SELU_SCALE, h + SELU_SCALE * SELU_ALPHA).astype(z.dtype)
 
@@ -117,6 +143,8 @@ _TABLE = {
     "relu": (relu, _relu_df),
     "leaky_relu": (leaky_relu, _leaky_relu_df),
     "selu": (selu, _selu_df),
+    "gelu": (gelu, _gelu_df),
+    "silu": (silu, _silu_df),
 }
 #: The names of the activations: the one table of nonlinearity names
 #: (:func:`winit_edu.gains.calculate_gain` accepts the same).
@@ -131,7 +159,8 @@ def get_activation(name, slope=0.01):
     name : str or Activation
         One of ``"linear"`` (or its synonym ``"identity"``), ``"sigmoid"``,
         ``"tanh"``, ``"scaled_tanh"``, ``"relu"``, ``"leaky_relu"``,
-        ``"selu"``. An :class:`Activation` is returned unchanged.
+        ``"selu"``, ``"gelu"``, ``"silu"``. An :class:`Activation` is
+        returned unchanged.
     slope : float, default 0.01
         Negative slope, used only by ``"leaky_relu"``: a number with
         ``|slope| <= 1e100`` (``-1`` gives ``|z|``).

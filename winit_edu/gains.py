@@ -18,6 +18,11 @@ scaled_tanh    1                        LeCun et al. (1998) pair 1.7159 tanh(2z/
 relu           sqrt(2)                  ReLU halves the second moment   (He)
 leaky_relu     sqrt(2 / (1 + slope**2)) a leaky ReLU keeps (1 + slope**2)/2 of it
 selu           3/4                      empirical; SELU's own derivation uses 1
+gelu           1/sqrt(E[gelu(z)^2])     keeps the second moment at 1 for z ~ N(0, 1)
+               = 1.5335                 (He's argument at unit variance; PyTorch has
+                                        no gain for GELU and raises)
+silu           1/sqrt(E[silu(z)^2])     the same rule for SiLU (swish); not in PyTorch
+               = 1.6765
 ============== ======================== =============================================
 
 The names are those of :data:`winit_edu.activations.ACTIVATIONS` (``"identity"``
@@ -31,6 +36,9 @@ import math
 from ._checks import check_choice, check_real
 from .activations import ACTIVATIONS
 
+# 1 / sqrt(E[f(z)^2]) for z ~ N(0, 1), by adaptive quadrature to 1e-14 (tests/test_gains.py recomputes them)
+_UNIT_SECOND_MOMENT = {"gelu": 1.5335304411955353, "silu": 1.676532470331091}
+
 #: The accepted names: the same table as the activations'.
 NONLINEARITIES = ACTIVATIONS
 
@@ -42,7 +50,9 @@ def calculate_gain(nonlinearity, param=None):
     ----------
     nonlinearity : str
         One of ``"linear"``, ``"identity"``, ``"sigmoid"``, ``"tanh"``,
-        ``"scaled_tanh"``, ``"relu"``, ``"leaky_relu"``, ``"selu"``.
+        ``"scaled_tanh"``, ``"relu"``, ``"leaky_relu"``, ``"selu"``,
+        ``"gelu"``, ``"silu"`` (the last two are not in PyTorch; see the
+        module's table).
     param : float, optional
         Negative slope of ``"leaky_relu"`` (default 0.01, as in PyTorch),
         ``|param| <= 1e100``. Not accepted for the other nonlinearities.
@@ -82,5 +92,7 @@ def calculate_gain(nonlinearity, param=None):
         return math.sqrt(2.0)
     if nonlinearity == "selu":
         return 3.0 / 4.0
+    if nonlinearity in _UNIT_SECOND_MOMENT:
+        return _UNIT_SECOND_MOMENT[nonlinearity]
     slope = 0.01 if param is None else check_real(param, name="param", min_value=-1e100, max_value=1e100)
     return math.sqrt(2.0 / (1.0 + slope**2))
