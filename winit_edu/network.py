@@ -52,6 +52,19 @@ from .registry import get_initializer
 from .rng import seed_streams  # defined in winit_edu.rng since 0.1; still importable from here
 
 
+def _layer_norm(z, eps=1e-5):
+    """``(z - mean) / sqrt(var + eps)`` over the last axis, and the ``1 / sqrt(var + eps)`` backward needs."""
+    centred = z - z.mean(axis=-1, keepdims=True)
+    inv_std = 1.0 / np.sqrt((centred * centred).mean(axis=-1, keepdims=True) + eps)
+    centred *= inv_std
+    return centred, inv_std
+
+
+def _layer_norm_backward(g, z_hat, inv_std):
+    """``dL/dz`` from ``dL/dz_hat``: ``inv_std * (g - mean(g) - z_hat * mean(g * z_hat))`` over the units."""
+    return inv_std * (g - g.mean(axis=-1, keepdims=True) - z_hat * (g * z_hat).mean(axis=-1, keepdims=True))
+
+
 @dataclass
 class Trace:
     """What one forward and backward pass recorded, layer by layer.
@@ -118,6 +131,12 @@ class MLP:
         :func:`winit_edu.ordered.ordered_matmul` computes every entry by the
         same operations, so that equal units stay equal to the bit on any
         machine (much slower).
+    norm : {None, "layer"}, default None
+        ``"layer"`` normalizes every hidden pre-activation vector over its
+        units before the nonlinearity, ``(z - mean(z)) / sqrt(var(z) + 1e-5)``
+        per example (layer normalization, Ba, Kiros and Hinton 2016, without
+        its learnable gain and bias); :attr:`Trace.pre_activations` then
+        holds the normalized values. The output layer is never normalized.
 
     Attributes
     ----------
@@ -146,7 +165,7 @@ class MLP:
     """
 
     def __init__(self, sizes, activation="tanh", weight_init="glorot_uniform", bias_init="zeros",
-                 seeds=0, dtype="float64", matmul=None):
+                 seeds=0, dtype="float64", matmul=None, norm=None):
         if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__") or len(sizes) < 2:
             raise ValueError(f"sizes must list at least an input and an output width, got {sizes!r}")
         self.sizes = [check_int(n, name="sizes", min_value=1) for n in sizes]
@@ -156,6 +175,9 @@ class MLP:
         if matmul is not None and not callable(matmul):
             raise TypeError(f"matmul must be a callable like numpy.matmul, or None, got {type(matmul).__name__}")
         self.matmul = np.matmul if matmul is None else matmul
+        if norm not in (None, "layer"):
+            raise ValueError(f"norm must be None or 'layer', got {norm!r}")
+        self.norm = norm
         acts = activation if isinstance(activation, (list, tuple)) else [activation] * (n_layers - 1)
         if len(acts) != n_layers - 1:
             raise ValueError(f"activation must be one value or {n_layers - 1} values (one per hidden layer), got {len(acts)}")
@@ -235,7 +257,7 @@ class MLP:
             raise ValueError(f"index must be in [-{self.n_members}, {self.n_members}), got {index}")
         index %= self.n_members
         single = MLP(self.sizes, activation=self.activations, weight_init="zeros", bias_init="zeros",
-                     seeds=self.seeds[index], dtype=self.dtype, matmul=self.matmul)
+                     seeds=self.seeds[index], dtype=self.dtype, matmul=self.matmul, norm=self.norm)
         single.weights = [w[index:index + 1].copy() for w in self.weights]
         single.biases = [b[index:index + 1].copy() for b in self.biases]
         return single
@@ -290,7 +312,8 @@ class MLP:
         for k, net in enumerate(nets[1:], start=1):
             for what, a, b in (("sizes", first.sizes, net.sizes),
                                ("activations", [f.name for f in first.activations], [f.name for f in net.activations]),
-                               ("dtype", first.dtype, net.dtype), ("matmul", first.matmul, net.matmul)):
+                               ("dtype", first.dtype, net.dtype), ("matmul", first.matmul, net.matmul),
+                               ("norm", first.norm, net.norm)):
                 if a != b:
                     raise ValueError(f"nets must agree in {what}: nets[0] has {a!r}, nets[{k}] has {b!r}")
         joined = first.member(0)
@@ -339,20 +362,22 @@ class MLP:
         if masks is not None and (not isinstance(masks, (list, tuple)) or len(masks) != last):
             raise ValueError(f"masks must be a list of one array per hidden layer ({last}), "
                              f"got {type(masks).__name__}")
-        inputs, pre, post = [], [], []
+        inputs, pre, post, inv_std = [], [], [], {}
         with np.errstate(over="ignore", invalid="ignore"):  # see "Non-finite values" in the module docstring
             for l, (W, b) in enumerate(zip(self.weights, self.biases)):
                 inputs.append(h)
                 out = self._buffer("z", l, (S, batch, W.shape[-1])) if l < last else None  # the output is new
                 z = self._product(h, W, out)
                 z += b[:, None, :]
+                if self.norm == "layer" and l < last:
+                    z, inv_std[l] = _layer_norm(z)
                 pre.append(z)
                 if l < last:
                     h = self.activations[l].f(z)
                     post.append(h)  # f(z) itself: the derivative needs it
                     if masks is not None:
                         h = h * masks[l]
-        self._inputs, self._pre, self._post, self._masks = inputs, pre, post, masks
+        self._inputs, self._pre, self._post, self._masks, self._inv_std = inputs, pre, post, masks, inv_std
         return pre[-1]
 
     def backward(self, grad_output):
@@ -401,6 +426,8 @@ class MLP:
                     if self._masks is not None:
                         g *= self._masks[l - 1]
                     g *= self.activations[l - 1].df(self._pre[l - 1], self._post[l - 1])
+                    if self.norm == "layer":
+                        g = _layer_norm_backward(g, self._pre[l - 1], self._inv_std[l - 1])
         self.grad_weights, self.grad_biases = grad_w, grad_b
         return grad_w, grad_b, grad_pre
 
