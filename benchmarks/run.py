@@ -2,12 +2,15 @@
 
 Usage, after the README's set-up (PyTorch is optional, for the comparison column)::
 
-    pip install torch==2.13.0          # optional: the CPU build, benchmark-only
+    pip install -r tests/frameworks-requirements.txt   # optional peers: PyTorch and JAX (CPU builds)
     python benchmarks/run.py           # full run, a few minutes on 2 cores
     python benchmarks/run.py --quick   # seconds: checks that every benchmark still runs
 
-Sections (``--only`` picks some): ``training`` (winit_edu vs PyTorch steps/s),
-``seeds`` (ensemble vs sequential seeds), ``flops`` (achieved rate vs numpy's
+Sections (``--only`` picks some): ``training`` (winit_edu vs PyTorch eager and
+JAX jit, steps/s with equal threads, at 1 thread and at all cores, each in a fresh
+process: see ``benchmarks/peers.py``), ``seeds`` (ensemble vs sequential seeds, and
+against ``jax.vmap``), ``sweep`` (400 differently initialized members with their own
+learning rates as one run), ``flops`` (achieved rate vs numpy's
 matmul), ``book`` (cold notebook execution, incremental build, peak memory),
 ``widgets`` (one update per slider move).
 
@@ -37,6 +40,7 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import winit_edu as wi  # noqa: E402
 from winit_edu.losses import softmax_cross_entropy  # noqa: E402
@@ -84,76 +88,63 @@ def interleaved(fn_a, fn_b, rounds, inner):
 # ---------------------------------------------------------------- winit_edu step
 
 
-def winit_step_fn(sizes, batch, activation, seeds=(0,), dtype="float32", lr=0.01, momentum=0.9):
-    """One SGD+momentum step of winit_edu's MLP on a fixed random batch (what wi.train does per step)."""
-    net = wi.MLP(sizes, activation=activation, weight_init="he_normal", seeds=list(seeds), dtype=dtype)
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((batch, sizes[0])).astype(dtype)
-    y = rng.integers(0, sizes[-1], size=batch)
-    velocity = [np.zeros_like(p) for p in net.parameters()]
-
-    def step():
-        out = net.forward(X)
-        _, grad = softmax_cross_entropy(out, y)
-        gw, gb, _ = net.backward(grad)
-        for p, v, g in zip(net.parameters(), velocity, [g for pair in zip(gw, gb) for g in pair]):
-            v *= momentum  # the update of wi.train, in place: v <- momentum v - lr g; p <- p + v
-            g *= lr
-            v -= g
-            p += v
-
-    return step
-
-
-def torch_step_fn(sizes, batch, activation, lr=0.01, momentum=0.9):
-    import torch
-
-    torch.manual_seed(0)
-    layers = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(torch.nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers.append(torch.nn.Tanh() if activation == "tanh" else torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers)
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    X = torch.randn(batch, sizes[0])
-    y = torch.randint(0, sizes[-1], (batch,))
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(X), y)
-        loss.backward()
-        opt.step()
-
-    return step
+from peers import winit_step as winit_step_fn  # noqa: E402  (one definition of the step, shared)
 
 
 def bench_training(quick):
-    print("== training speed: winit_edu vs PyTorch (float32, SGD with momentum)")
-    try:
-        import torch
+    print("== training speed with equal threads: winit_edu vs PyTorch eager and JAX jit (float32, SGD + momentum)")
+    import json
 
-        torch.set_num_threads(os.cpu_count() or 1)
-        have_torch = True
-    except ImportError:
-        have_torch = False
-        row("training", "PyTorch", "skipped", "", "torch not installed: pip install torch==2.13.0")
-    rounds, inner = (3, 5) if quick else (15, 60)
-    for name, sizes, batch, act in WORKLOADS:
-        ours = winit_step_fn(sizes, batch, act)
-        for _ in range(5):
-            ours()
-        if have_torch:
-            theirs = torch_step_fn(sizes, batch, act)
-            for _ in range(5):
-                theirs()
-            t_ours, t_torch, ratio = interleaved(ours, theirs, rounds, inner)
-            row("training", name, f"winit_edu {1 / t_ours:,.0f} steps/s, PyTorch {1 / t_torch:,.0f} steps/s, "
-                f"ratio {ratio:.2f}x", ">= 1.5x")
-        else:
-            t_ours = median_time(ours, rounds, inner)
-            row("training", name, f"winit_edu {1 / t_ours:,.0f} steps/s", ">= 1.5x PyTorch", "no PyTorch column")
+    cores = os.cpu_count() or 1
+    workloads = WORKLOADS[:1] if quick else WORKLOADS  # --quick checks that the code runs, at one thread
+    for threads in ([1] if quick else sorted({1, cores})):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
+                   MKL_NUM_THREADS=str(threads))
+        if threads == 1:
+            env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "peers.py"), str(threads),
+                               "quick" if quick else "full", json.dumps(workloads)],
+                              check=True, capture_output=True, text=True, env=env, cwd=ROOT / "benchmarks")
+        report = json.loads(done.stdout.split("PEERS", 1)[1])
+        for peer, present in report["peers"].items():
+            if not present:
+                row("training", f"{peer}, {threads} thread(s)", "skipped", "",
+                    f"{peer} not installed (benchmark-only: pip install -r tests/frameworks-requirements.txt)")
+        for res in report["results"]:
+            sps = res["steps_per_s"]
+            parts = [f"{n} {v:,.0f}" for n, v in sps.items()]
+            ratios = ", ".join(f"{r:.2f}x {n}" for n, r in res["ratio"].items())
+            row("training", f"{res['workload']}, {threads} thread(s)", "steps/s: " + ", ".join(parts)
+                + (f"; winit_edu step = {ratios}" if ratios else ""), ">= 1.5x PyTorch eager",
+                f"threads seen: {report['seen']}")
+            if "seeds8_per_seed_steps_per_s" in res:
+                s8 = res["seeds8_per_seed_steps_per_s"]
+                row("seeds", f"{res['workload']}, S=8, {threads} thread(s), against jax.vmap",
+                    "per-seed steps/s: " + ", ".join(f"{n} {v:,.0f}" for n, v in s8.items()))
+
+
+def bench_sweep(quick):
+    print("== a sweep as one run: 400 members of a digits net (10 inits x 4 rates x 10 seeds), float32")
+    X, y = wi.load_digits()
+    X = ((X - X.mean(0)) / (X.std(0) + 1e-8)).astype("float32")
+    inits = ["lecun_normal", "lecun_uniform", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
+             "orthogonal", "sparse", wi.get_initializer("normal", std=0.01), wi.get_initializer("uniform", low=-0.05, high=0.05)]
+    rates = [0.01, 0.03, 0.1, 0.3]
+    seeds = range(10)
+    steps = 20 if quick else 500
+    t = time.perf_counter()
+    net = wi.MLP.concatenate([wi.MLP([64, 32, 10], activation="relu", weight_init=i, seeds=seeds, dtype="float32")
+                              for i in inits for _ in rates])
+    member_lr = np.repeat(np.tile(rates, len(inits)), len(seeds))
+    built = time.perf_counter() - t
+    t = time.perf_counter()
+    epochs = max(1, steps // (len(X) // 64))
+    hist = wi.train(net, X, y, member_lr=member_lr, batch_size=64, epochs=epochs, on_divergence="stop")
+    took = time.perf_counter() - t
+    done = hist.step_loss.shape[0]
+    row("sweep", f"{net.n_members} members of 64-32-10 (relu), {done} steps of batch 64",
+        f"{took:.1f} s ({net.n_members * done / took:,.0f} member-steps/s), built in {built:.2f} s",
+        "fits a notebook (< 15 s)")
 
 
 def bench_seeds(quick):
@@ -320,10 +311,16 @@ def versions():
         parts.append(f"torch {torch.__version__}")
     except ImportError:
         parts.append("torch absent")
+    try:
+        import jax
+
+        parts.append(f"jax {jax.__version__}")
+    except ImportError:
+        parts.append("jax absent")
     return ", ".join(parts)
 
 
-SECTIONS = {"training": bench_training, "seeds": bench_seeds, "flops": bench_flops,
+SECTIONS = {"training": bench_training, "seeds": bench_seeds, "sweep": bench_sweep, "flops": bench_flops,
             "book": bench_book, "widgets": bench_widgets}
 
 
