@@ -14,7 +14,7 @@ Modules, one idea each:
 ``losses``          softmax cross-entropy, squared error
 ``ordered``         a matrix product computed the same way for every entry
 ``network``         the MLP with an ensemble axis and hand-written backprop
-``training``        minibatch SGD with momentum, divergence detection
+``training``        SGD with momentum, Adam, per-member rates, divergence detection
 ``data``            spirals, moons, XOR, scikit-learn's digits
 ``diagnostics``     per-layer statistics, saturation, dead units
 ``theory``          closed-form predictions (second moment, gradient factor)
