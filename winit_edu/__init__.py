@@ -14,6 +14,7 @@ Modules, one idea each:
 ``losses``          softmax cross-entropy, squared error
 ``ordered``         a matrix product computed the same way for every entry
 ``network``         the MLP with an ensemble axis and hand-written backprop
+``residual``        a residual MLP (blocks, branch scale, pre-norm), same conventions
 ``training``        SGD with momentum, Adam, per-member rates, divergence detection
 ``data``            spirals, moons, XOR, scikit-learn's digits
 ``diagnostics``     per-layer statistics, saturation, dead units
@@ -37,6 +38,7 @@ from .fans import compute_fans
 from .gains import calculate_gain
 from .losses import one_hot, softmax_cross_entropy, squared_error
 from .network import MLP, Trace
+from .residual import ResidualMLP
 from .ordered import ordered_matmul
 from .registry import INITIALIZERS, get_initializer
 from .rng import as_generator, seed_streams
@@ -73,7 +75,7 @@ __all__ = [
     "load_dataset", "load_digits", "make_moons", "make_spirals", "make_xor", "train_test_split",
     "constant", "normal", "ones", "truncated_normal", "truncated_std_factor", "uniform", "zeros",
     "compute_fans", "calculate_gain", "one_hot", "softmax_cross_entropy", "squared_error",
-    "MLP", "Trace", "seed_streams", "ordered_matmul", "INITIALIZERS", "get_initializer", "as_generator",
+    "MLP", "ResidualMLP", "Trace", "seed_streams", "ordered_matmul", "INITIALIZERS", "get_initializer", "as_generator",
     "identity", "orthogonal", "sparse", "History", "TrainingDiverged", "evaluate", "train",
     "fan_for_mode", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
     "lecun_normal", "lecun_uniform", "variance_scaling",

@@ -32,6 +32,7 @@ import numpy as np
 from ._checks import check_array, check_choice, check_int, check_real
 from .losses import LOSSES, _cross_entropy, _squared_error, check_labels
 from .network import MLP
+from .residual import ResidualMLP
 from .rng import seed_streams
 
 _UNCHECKED = {"cross_entropy": _cross_entropy, "squared_error": _squared_error}
@@ -162,8 +163,8 @@ def evaluate(net, X, y, loss="cross_entropy"):
 
 
 def _check_net(net):
-    if not isinstance(net, MLP):
-        raise TypeError(f"net must be a winit_edu.MLP, got {type(net).__name__}")
+    if not isinstance(net, (MLP, ResidualMLP)):
+        raise TypeError(f"net must be a winit_edu.MLP or ResidualMLP, got {type(net).__name__}")
 
 
 def _check_inputs(net, X, name):

@@ -1,0 +1,102 @@
+"""ResidualMLP: backward against finite differences, the residual-stream variance, and training with train()."""
+import numpy as np
+import pytest
+
+from gradcheck import numerical_gradient
+from winit_edu import get_initializer, make_xor, train
+from winit_edu.losses import get_loss
+from winit_edu.residual import ResidualMLP
+
+
+@pytest.mark.parametrize("activation, depth, norm", [("tanh", 2, None), ("relu", 2, "layer"), ("tanh", 3, "layer"),
+                                                     ("relu", 1, None)])
+def test_backward_matches_finite_differences(activation, depth, norm):
+    rng = np.random.default_rng(0)
+    net = ResidualMLP(3, 5, 2, 2, activation=activation, branch_depth=depth, norm=norm, seeds=[0, 1],
+                      branch_scale=[0.7, 1.3], bias_init=get_initializer("normal", std=0.1))
+    X, y = rng.standard_normal((6, 3)), rng.integers(0, 2, 6)
+    loss = get_loss("cross_entropy")
+
+    def total():
+        return loss(net.forward(X), y)[0].sum()
+
+    _, g = loss(net.forward(X), y)
+    grad_w, grad_b, _ = net.backward(g)
+    analytic = [a.copy() for pair in zip(grad_w, grad_b) for a in pair]
+    for p, a in zip(net.parameters(), analytic):
+        np.testing.assert_allclose(a, numerical_gradient(total, p), rtol=1e-5, atol=1e-8)
+
+
+def test_zero_last_layer_makes_every_block_the_identity():
+    net = ResidualMLP(4, 8, 5, 3, last_init="zeros", seeds=[0, 1])
+    X = np.random.default_rng(1).standard_normal((10, 4))
+    x0 = X @ net.weights[0] + net.biases[0][:, None, :]
+    expected = x0 @ net.weights[-1] + net.biases[-1][:, None, :]
+    np.testing.assert_allclose(net.forward(X), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.3])
+def test_he_branches_grow_the_stream_by_1_plus_2_alpha_squared(alpha):
+    # ReLU branch W2 relu(W1 x), both He: E[r^2] = 2 E[x^2] (x is not rectified), E[x r] = 0,
+    # so q_{k+1} = (1 + 2 alpha^2) q_k. Width 1000, 40 seeds x 200 inputs: relative error ~1.5%.
+    X = np.random.default_rng(2).standard_normal((200, 1000))
+    net = ResidualMLP(1000, 1000, 1, 2, seeds=range(8), branch_scale=alpha, weight_init="lecun_normal",
+                      branch_init="he_normal", dtype="float32")
+    net.forward(X)
+    stream_in = net._cache["stream"][0]
+    u, inv, inputs, pre = net._cache["blocks"][0]
+    stream_out = stream_in + alpha * pre[-1]
+    ratio = np.mean(stream_out.astype(float) ** 2) / np.mean(stream_in.astype(float) ** 2)
+    assert abs(ratio / (1 + 2 * alpha ** 2) - 1) < 0.05
+
+
+def test_trains_with_train_and_a_per_member_rate():
+    X, y = make_xor(200, rng=0)
+    net = ResidualMLP(2, 16, 3, 2, activation="tanh", seeds=[0, 1], branch_scale=0.5, last_init="zeros")
+    hist = train(net, X, y, member_lr=[0.05, 0.1], optimizer="adam", epochs=30, batch_size=20)
+    assert (hist.train_loss[-1] < 0.5 * hist.train_loss[0]).all()
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(n_blocks=0), ValueError, "n_blocks"),
+    (dict(branch_depth=0), ValueError, "branch_depth"),
+    (dict(norm="batch"), ValueError, "norm must be None or 'layer'"),
+    (dict(branch_scale=[1.0, 2.0, 3.0]), ValueError, "branch_scale must be"),
+    (dict(branch_scale=float("nan")), ValueError, "branch_scale must be"),
+    (dict(activation="swish"), ValueError, "activation must be one of"),
+    (dict(seeds=[1, 1]), ValueError, "seeds must be distinct"),
+    (dict(width=2.5), TypeError, "width"),
+])
+def test_bad_arguments(kwargs, error, match):
+    args = dict(n_in=2, width=4, n_blocks=2, n_out=2, seeds=[0, 1])
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        ResidualMLP(**args)
+
+
+def test_forward_checks_and_backward_order():
+    net = ResidualMLP(2, 4, 1, 2)
+    with pytest.raises(RuntimeError, match="forward before backward"):
+        net.backward(np.zeros((1, 3, 2)))
+    with pytest.raises(ValueError, match="X must have shape"):
+        net.forward(np.zeros((3, 5)))
+    with pytest.raises(ValueError, match="dropout"):
+        net.forward(np.zeros((3, 2)), masks=[np.ones(4)])
+    X, y = make_xor(40, rng=0)
+    with pytest.raises(ValueError, match="dropout"):
+        train(net, X, y, dropout=0.5, epochs=1, batch_size=10)
+
+
+def test_concatenate_trains_like_the_parts():
+    X, y = make_xor(100, rng=0)
+    parts = [ResidualMLP(2, 8, 2, 2, seeds=[0, 1], branch_scale=a, last_init=li)
+             for a, li in ((1.0, None), (0.5, "zeros"))]
+    joined = ResidualMLP.concatenate(parts)
+    assert joined.seeds == [0, 1, 0, 1] and list(joined.branch_scale) == [1.0, 1.0, 0.5, 0.5]
+    h = train(joined, X, y, lr=0.05, epochs=2, batch_size=20)
+    for k, part in enumerate(parts):
+        assert np.array_equal(h.step_loss[:, 2 * k:2 * k + 2], train(part, X, y, lr=0.05, epochs=2, batch_size=20).step_loss)
+    with pytest.raises(ValueError, match="nets must agree"):
+        ResidualMLP.concatenate([parts[0], ResidualMLP(2, 8, 3, 2)])
+    with pytest.raises(TypeError, match=r"nets\[1\] must be a ResidualMLP"):
+        ResidualMLP.concatenate([parts[0], "x"])

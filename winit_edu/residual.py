@@ -1,0 +1,309 @@
+"""A residual network with an ensemble axis and hand-written backpropagation.
+
+The stack is the one the residual chapters of the book analyse::
+
+    x_0     = X W_in + b_in                                   (linear embedding, width n)
+    x_{k+1} = x_k + alpha * F_k(N(x_k)),   k = 0 .. K-1       (K residual blocks)
+    output  = N(x_K) W_out + b_out                            (linear read-out, logits)
+
+with ``N`` the identity, or layer normalization (``norm="layer"``: the
+"pre-norm" placement of modern transformers), and each branch ``F_k`` a small
+MLP of ``m = branch_depth`` linear layers with the nonlinearity between them::
+
+    F(u) = W_m f( ... f(u W_1 + b_1) ... ) + b_m
+
+The branch scale ``alpha`` may differ per member (an array of shape ``(S,)``),
+so that sweeps over it train as one run. Three initialization knobs map to the
+recipes of the literature: ``branch_scale`` (``1/sqrt(K)``, GPT-2's
+``1/sqrt(2 * n_layers)`` on the residual projections), ``last_init="zeros"``
+(a branch that starts as the identity: Goyal et al. 2017's zero-initialized
+last batch-norm gain, SkipInit, ReZero's zero ``alpha``) and ``branch_init``
+(Fixup's ``K^(-1/(2m-2))`` rescaling of the branch's inner layers).
+
+Shapes: ``S`` members, batch ``B``; all weights have the ensemble axis first,
+``(S, n_in, n_out)`` ("in_out" layout, ``x @ W``). :attr:`weights` lists
+``W_in``, then every block's ``W_1 .. W_m``, then ``W_out``; :attr:`biases`
+the same, so :func:`winit_edu.training.train` trains it like an :class:`MLP`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import check_array, check_dtype, check_int
+from .activations import get_activation
+from .network import _layer_norm, _layer_norm_backward, _seeds
+from .registry import get_initializer
+from .rng import seed_streams
+
+
+class ResidualMLP:
+    """Residual MLP: embedding, ``n_blocks`` residual blocks, linear read-out.
+
+    Parameters
+    ----------
+    n_in, width, n_blocks, n_out : int
+        Input size, width of the residual stream, number of blocks ``K >= 1``
+        and number of outputs.
+    activation : str or Activation, default "relu"
+        The nonlinearity inside the branches.
+    branch_depth : int, default 2
+        Linear layers per branch, ``m >= 1`` (``m - 1`` nonlinearities).
+    weight_init : str or callable, default "he_normal"
+        Initializer of the embedding and the read-out (and, by default, of
+        the branches), called as ``init((n_in, n_out), rng=...)``.
+    branch_init : str or callable, optional
+        Initializer of the branch layers but the last (default ``weight_init``).
+    last_init : str or callable, optional
+        Initializer of each branch's last layer (default ``branch_init``);
+        ``"zeros"`` makes every block start as the identity.
+    branch_scale : float or sequence of float, default 1.0
+        ``alpha``: one value, or one per member.
+    norm : {None, "layer"}, default None
+        Layer normalization (no learnable gain or bias) at the input of every
+        branch and before the read-out.
+    bias_init : str or callable, default "zeros"
+    seeds : int or sequence of int, default 0
+        One distinct seed per member.
+    dtype : {"float64", "float32"}, default "float64"
+
+    Raises
+    ------
+    ValueError, TypeError
+        For bad sizes, seeds, initializer or activation names, a
+        ``branch_scale`` of the wrong length or not finite, or an unknown ``norm``.
+
+    Examples
+    --------
+    >>> net = ResidualMLP(4, 16, 3, 2, seeds=[0, 1], last_init="zeros")
+    >>> X = np.ones((5, 4))
+    >>> out = net.forward(X)
+    >>> out.shape
+    (2, 5, 2)
+    >>> len(net.weights)  # W_in, 3 blocks of 2, W_out
+    8
+    """
+
+    def __init__(self, n_in, width, n_blocks, n_out, activation="relu", branch_depth=2, weight_init="he_normal",
+                 branch_init=None, last_init=None, branch_scale=1.0, norm=None, bias_init="zeros", seeds=0,
+                 dtype="float64"):
+        n_in, width, n_out = (check_int(v, name=k, min_value=1) for k, v in
+                              (("n_in", n_in), ("width", width), ("n_out", n_out)))
+        self.n_blocks = check_int(n_blocks, name="n_blocks", min_value=1)
+        self.branch_depth = check_int(branch_depth, name="branch_depth", min_value=1)
+        self.sizes = [n_in, width, n_out]
+        self.activation = get_activation(activation)
+        if norm not in (None, "layer"):
+            raise ValueError(f"norm must be None or 'layer', got {norm!r}")
+        self.norm = norm
+        self.seeds = _seeds(seeds)
+        self.dtype = check_dtype(dtype)
+        S = len(self.seeds)
+        alpha = np.asarray(branch_scale, dtype=float)
+        if alpha.ndim == 0:
+            alpha = np.full(S, float(alpha))
+        if alpha.shape != (S,) or not np.isfinite(alpha).all():
+            raise ValueError(f"branch_scale must be a finite number or one per member ({S}), got {branch_scale!r}")
+        self.branch_scale = alpha.astype(self.dtype)
+        w_init = get_initializer(weight_init)
+        inner = w_init if branch_init is None else get_initializer(branch_init)
+        last = inner if last_init is None else get_initializer(last_init)
+        b_init = get_initializer(bias_init)
+        m = self.branch_depth
+        plan = [(w_init, (n_in, width))]
+        for _ in range(self.n_blocks):
+            plan += [(inner, (width, width))] * (m - 1) + [(last, (width, width))]
+        plan.append((w_init, (width, n_out)))
+        members_w, members_b = [], []
+        for seed in self.seeds:
+            rng_w, rng_b, _ = seed_streams(seed)
+            members_w.append([_draw(init, shape, rng_w, "weight_init", self.dtype) for init, shape in plan])
+            members_b.append([_draw(b_init, (shape[1],), rng_b, "bias_init", self.dtype) for _, shape in plan])
+        self.weights = [np.stack([w[l] for w in members_w]).astype(self.dtype) for l in range(len(plan))]
+        self.biases = [np.stack([b[l] for b in members_b]).astype(self.dtype) for l in range(len(plan))]
+        self.grad_weights, self.grad_biases = [], []
+        self._cache = None
+
+    @classmethod
+    def concatenate(cls, nets):
+        """One ensemble from residual networks of the same shape that were initialized differently.
+
+        As :meth:`winit_edu.network.MLP.concatenate`: seeds may repeat across
+        ``nets``; the parameters and branch scales are copied.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If an element is not a :class:`ResidualMLP`, ``nets`` is empty, or
+            the networks differ in sizes, blocks, branch depth, activation,
+            norm or dtype.
+        """
+        nets = list(nets) if isinstance(nets, (list, tuple)) else None
+        if not nets:
+            raise ValueError("nets must be a non-empty list of ResidualMLP")
+        for k, net in enumerate(nets):
+            if not isinstance(net, ResidualMLP):
+                raise TypeError(f"nets[{k}] must be a ResidualMLP, got {type(net).__name__}")
+        first = nets[0]
+        key = lambda n: (n.sizes, n.n_blocks, n.branch_depth, n.activation.name, n.norm, n.dtype)  # noqa: E731
+        for k, net in enumerate(nets[1:], start=1):
+            if key(net) != key(first):
+                raise ValueError(f"nets must agree in sizes, blocks, branch depth, activation, norm and dtype: "
+                                 f"nets[0] has {key(first)}, nets[{k}] has {key(net)}")
+        joined = object.__new__(cls)
+        joined.__dict__.update(first.__dict__)
+        joined.seeds = [s for net in nets for s in net.seeds]
+        joined.branch_scale = np.concatenate([net.branch_scale for net in nets])
+        joined.weights = [np.concatenate([net.weights[l] for net in nets]) for l in range(first.n_layers)]
+        joined.biases = [np.concatenate([net.biases[l] for net in nets]) for l in range(first.n_layers)]
+        joined.grad_weights, joined.grad_biases, joined._cache = [], [], None
+        return joined
+
+    @property
+    def n_members(self):
+        """Number of ensemble members ``S``."""
+        return len(self.seeds)
+
+    @property
+    def n_layers(self):
+        """Number of weight matrices (embedding, branch layers, read-out)."""
+        return len(self.weights)
+
+    def parameters(self):
+        """All parameter arrays, weights then biases, layer by layer (the order of :attr:`weights`)."""
+        return [p for pair in zip(self.weights, self.biases) for p in pair]
+
+    def _block_layers(self, k):
+        """Indices into :attr:`weights` of block ``k``'s branch layers."""
+        start = 1 + k * self.branch_depth
+        return range(start, start + self.branch_depth)
+
+    def forward(self, X, masks=None):
+        """Run the network; remember what :meth:`backward` needs.
+
+        Parameters
+        ----------
+        X : array_like, shape (B, n_in) or (S, B, n_in)
+        masks : None
+            Dropout is not supported here (the argument exists so that
+            :func:`~winit_edu.training.train` can call every network alike).
+
+        Returns
+        -------
+        numpy.ndarray, shape (S, B, n_out)
+            The logits, a new array.
+
+        Raises
+        ------
+        ValueError, TypeError
+            For inputs of the wrong shape, type or with non-finite values,
+            or ``masks`` other than None.
+        """
+        if masks is not None:
+            raise ValueError("ResidualMLP does not support dropout masks; pass masks=None (train(dropout=0))")
+        X = check_array(X, name="X", dtype=self.dtype)
+        S, n_in = self.n_members, self.sizes[0]
+        if X.ndim not in (2, 3) or X.shape[-1] != n_in or (X.ndim == 3 and X.shape[0] != S) or X.shape[-2] == 0:
+            raise ValueError(f"X must have shape (batch, {n_in}) or ({S}, batch, {n_in}), got {X.shape}")
+        alpha = self.branch_scale[:, None, None]
+        f = self.activation
+        cache = {"X": X, "stream": [], "blocks": []}
+        with np.errstate(over="ignore", invalid="ignore"):
+            x = X @ self.weights[0] + self.biases[0][:, None, :]
+            for k in range(self.n_blocks):
+                cache["stream"].append(x)
+                u, inv = _layer_norm(x) if self.norm else (x, None)
+                inputs, pre = [], []
+                a = u
+                for j, l in enumerate(self._block_layers(k)):
+                    inputs.append(a)
+                    z = a @ self.weights[l] + self.biases[l][:, None, :]
+                    pre.append(z)
+                    if j < self.branch_depth - 1:
+                        a = f.f(z)
+                cache["blocks"].append((u, inv, inputs, pre))
+                x = x + alpha * pre[-1]
+            u, inv = _layer_norm(x) if self.norm else (x, None)
+            cache["read_out"] = (u, inv)
+            out = u @ self.weights[-1] + self.biases[-1][:, None, :]
+        self._cache = cache
+        return out
+
+    def backward(self, grad_output):
+        """Back-propagate ``dL/d(output)`` through the last :meth:`forward`.
+
+        Returns
+        -------
+        grad_weights, grad_biases : lists of arrays
+            In the order of :attr:`weights` and :attr:`biases`.
+        grad_stream : list of arrays
+            ``dL/dx_k`` for the residual stream entering every block.
+
+        Raises
+        ------
+        RuntimeError
+            Before any :meth:`forward`.
+        ValueError
+            If ``grad_output`` does not have the shape of the last output.
+        """
+        if self._cache is None:
+            raise RuntimeError("call forward before backward")
+        c = self._cache
+        g = check_array(grad_output, name="grad_output", dtype=self.dtype, finite=False)
+        u, inv = c["read_out"]
+        if g.shape != (self.n_members, u.shape[1], self.sizes[-1]):
+            raise ValueError(f"grad_output must have the shape of the last output, got {g.shape}")
+        L = self.n_layers
+        grad_w, grad_b = [None] * L, [None] * L
+        alpha = self.branch_scale[:, None, None]
+        f = self.activation
+        swap = lambda a: np.swapaxes(a, -1, -2)  # noqa: E731
+        with np.errstate(over="ignore", invalid="ignore"):
+            grad_w[-1], grad_b[-1] = swap(u) @ g, g.sum(axis=1)
+            g_x = g @ swap(self.weights[-1])
+            if self.norm:
+                g_x = _layer_norm_backward(g_x, u, inv)
+            grad_stream = [None] * self.n_blocks
+            for k in range(self.n_blocks - 1, -1, -1):
+                u, inv, inputs, pre = c["blocks"][k]
+                g_z = alpha * g_x  # x_{k+1} = x_k + alpha * F(N(x_k))
+                layers = list(self._block_layers(k))
+                for j in range(self.branch_depth - 1, -1, -1):
+                    l = layers[j]
+                    grad_w[l], grad_b[l] = swap(inputs[j]) @ g_z, g_z.sum(axis=1)
+                    g_a = g_z @ swap(self.weights[l])
+                    g_z = g_a * f.df(pre[j - 1], inputs[j]) if j > 0 else g_a  # inputs[j] = f(pre[j - 1])
+                g_branch = _layer_norm_backward(g_z, u, inv) if self.norm else g_z
+                g_x = g_x + g_branch
+                grad_stream[k] = g_x
+            grad_w[0], grad_b[0] = swap(c["X"]) @ g_x, g_x.sum(axis=1)  # a shared (B, n_in) X broadcasts
+        self.grad_weights, self.grad_biases = grad_w, grad_b
+        return grad_w, grad_b, grad_stream
+
+    def first_nonfinite(self, member):
+        """The first weight matrix (counted from 1) of member ``member`` holding an inf or nan.
+
+        Returns
+        -------
+        layer, quantity : int, str
+            ``(-1, "")`` if all parameters and the last residual stream are finite;
+            ``"pre-activations"`` names a non-finite residual stream entering block ``layer``.
+        """
+        member = check_int(member, name="member", min_value=0)
+        if member >= self.n_members:
+            raise ValueError(f"member must be < {self.n_members}, got {member}")
+        for l in range(self.n_layers):
+            for quantity, values in (("weights", self.weights[l]), ("biases", self.biases[l])):
+                if not np.isfinite(values[member]).all():
+                    return l + 1, quantity
+        if self._cache is not None:
+            for k, x in enumerate(self._cache["stream"]):
+                if not np.isfinite(x[member]).all():
+                    return 1 + k * self.branch_depth, "pre-activations"
+        return -1, ""
+
+
+def _draw(init, shape, rng, name, dtype):
+    value = check_array(init(shape, rng=rng), name=f"the array returned by {name}", dtype=dtype)
+    if value.shape != shape:
+        raise ValueError(f"{name} must return an array of shape {shape}, got {value.shape}")
+    return value
