@@ -196,3 +196,20 @@ def test_layer_norm_makes_the_hidden_signal_independent_of_the_weight_scale():
     with pytest.raises(ValueError, match="nets must agree in norm"):
         MLP.concatenate([MLP([2, 3, 2]), MLP([2, 3, 2], norm="layer")])
     assert small.member(0).norm == "layer"
+
+
+def test_grad_norm_is_the_norm_of_the_whole_gradient_before_each_update(xor):
+    X, y = xor
+    net, ref = MLP([2, 6, 2], seeds=[0, 1]), MLP([2, 6, 2], seeds=[0, 1])
+    hist = train(net, X, y, lr=0.1, batch_size=len(X), epochs=3, grad_norm=True)
+    assert hist.grad_norm.shape == (3, 2)
+    for step in range(3):
+        _, g_out = get_loss("cross_entropy")(ref.forward(X), y)
+        grads = _flat(*ref.backward(g_out)[:2])
+        expected = np.sqrt(sum((g.reshape(2, -1) ** 2).sum(axis=1) for g in grads))
+        np.testing.assert_allclose(hist.grad_norm[step], expected, rtol=1e-12)
+        for p, g in zip(ref.parameters(), grads):
+            p -= 0.1 * g
+    assert train(MLP([2, 6, 2]), X, y, epochs=1).grad_norm.size == 0
+    with pytest.raises(TypeError, match="grad_norm must be True or False"):
+        train(MLP([2, 6, 2]), X, y, epochs=1, grad_norm="yes")

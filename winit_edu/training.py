@@ -74,6 +74,10 @@ class History:
     seeds : list of int
     step_loss : (steps, S) array
         Minibatch loss at every step (nan after a member diverged).
+    grad_norm : (steps, S) array
+        With ``train(..., grad_norm=True)``: the Euclidean norm of each
+        member's whole gradient (every weight and bias) at every step, before
+        the update (nan after a member diverged); empty otherwise.
     eval_steps : (E,) array
         Steps at which the full data were evaluated (0 is before training).
     train_loss, train_accuracy, val_loss, val_accuracy : (E, S) arrays
@@ -101,6 +105,7 @@ class History:
     diverged_step: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=int))
     diverged_layer: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=int))
     diverged_quantity: list = field(default_factory=list)
+    grad_norm: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
 
     @property
     def diverged(self):
@@ -207,7 +212,8 @@ def _learning_rates(lr, n_arrays):
 
 def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=64, epochs=10,
           X_val=None, y_val=None, eval_every=None, on_divergence="raise", callback=None,
-          optimizer="sgd", betas=(0.9, 0.999), eps=1e-8, member_lr=None, order_seeds=None, dropout=0.0):
+          optimizer="sgd", betas=(0.9, 0.999), eps=1e-8, member_lr=None, order_seeds=None, dropout=0.0,
+          grad_norm=False):
     """Train every member of ``net`` in place with minibatch SGD (+ momentum) or Adam.
 
     SGD's update is ``v <- momentum * v - lr * grad; p <- p + v``. Adam's
@@ -263,6 +269,9 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         ("inverted" dropout: kept units are scaled by ``1 / (1 - dropout)``;
         evaluation uses the whole network). The masks come from the member's
         order seed, from a stream of their own.
+    grad_norm : bool, default False
+        Record the norm of every member's gradient at every step in
+        :attr:`History.grad_norm` (one extra pass over the gradients).
 
     Returns
     -------
@@ -307,6 +316,8 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         betas = tuple(check_real(b, name=f"betas[{k}]", min_value=0.0, max_value=1.0, max_inclusive=False)
                       for k, b in enumerate(betas))
         eps = check_real(eps, name="eps", min_value=0.0, min_inclusive=False)
+    if not isinstance(grad_norm, (bool, np.bool_)):
+        raise TypeError(f"grad_norm must be True or False, got {type(grad_norm).__name__}")
     dropout = check_real(dropout, name="dropout", min_value=0.0, max_value=1.0, max_inclusive=False)
     if order_seeds is None:
         order_seeds = net.seeds
@@ -340,6 +351,7 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     total = epochs * steps_per_epoch
 
     step_loss = np.full((total, S), np.nan)
+    norms = np.full((total, S), np.nan) if grad_norm else np.empty((0, 0))
     evals, train_curve, val_curve = [], [], []
     diverged_step = np.full(S, -1)
     diverged_layer = np.full(S, -1)
@@ -373,6 +385,9 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
             frozen = diverged_step >= 0
             with _quiet():
                 grad_w, grad_b, _ = net.backward(grad)
+                if grad_norm:
+                    sq = sum(np.square(g).reshape(S, -1).sum(axis=1) for g in grad_w + grad_b)
+                    norms[step] = np.where(frozen, np.nan, np.sqrt(sq))
                 state.update([g for pair in zip(grad_w, grad_b) for g in pair], frozen if frozen.any() else None)
             step += 1
             if callback is not None:
@@ -390,6 +405,7 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     hist = History(
         seeds=list(net.seeds),
         step_loss=step_loss,
+        grad_norm=norms,
         eval_steps=np.array(evals),
         train_loss=train_curve[:, 0],
         train_accuracy=train_curve[:, 1],
