@@ -202,12 +202,12 @@ def test_grad_norm_is_the_norm_of_the_whole_gradient_before_each_update(xor):
     X, y = xor
     net, ref = MLP([2, 6, 2], seeds=[0, 1]), MLP([2, 6, 2], seeds=[0, 1])
     hist = train(net, X, y, lr=0.1, batch_size=len(X), epochs=3, grad_norm=True)
-    assert hist.grad_norm.shape == (3, 2)
+    assert hist.grad_norm.shape == (3, 4, 2)                       # steps, (W_1, b_1, W_2, b_2), members
     for step in range(3):
         _, g_out = get_loss("cross_entropy")(ref.forward(X), y)
         grads = _flat(*ref.backward(g_out)[:2])
-        expected = np.sqrt(sum((g.reshape(2, -1) ** 2).sum(axis=1) for g in grads))
-        np.testing.assert_allclose(hist.grad_norm[step], expected, rtol=1e-12)
+        for k, g in enumerate(grads):
+            np.testing.assert_allclose(hist.grad_norm[step, k], np.sqrt((g.reshape(2, -1) ** 2).sum(axis=1)), rtol=1e-12)
         for p, g in zip(ref.parameters(), grads):
             p -= 0.1 * g
     assert train(MLP([2, 6, 2]), X, y, epochs=1).grad_norm.size == 0

@@ -74,10 +74,14 @@ class History:
     seeds : list of int
     step_loss : (steps, S) array
         Minibatch loss at every step (nan after a member diverged).
-    grad_norm : (steps, S) array
-        With ``train(..., grad_norm=True)``: the Euclidean norm of each
-        member's whole gradient (every weight and bias) at every step, before
-        the update (nan after a member diverged); empty otherwise.
+    grad_norm : (steps, n_arrays, S) array
+        With ``train(..., grad_norm=True)``: the Euclidean norm of the
+        gradient of every parameter array (in the order of
+        ``net.parameters()``: ``W_1, b_1, W_2, b_2, ...``) of every member at
+        every step, before the update (nan after a member diverged); empty
+        otherwise. The norm of the whole gradient is
+        ``np.sqrt((hist.grad_norm ** 2).sum(axis=1))``, of the weights alone
+        ``hist.grad_norm[:, ::2]``.
     eval_steps : (E,) array
         Steps at which the full data were evaluated (0 is before training).
     train_loss, train_accuracy, val_loss, val_accuracy : (E, S) arrays
@@ -105,7 +109,7 @@ class History:
     diverged_step: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=int))
     diverged_layer: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=int))
     diverged_quantity: list = field(default_factory=list)
-    grad_norm: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    grad_norm: np.ndarray = field(default_factory=lambda: np.empty((0, 0, 0)))
 
     @property
     def diverged(self):
@@ -270,8 +274,9 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         evaluation uses the whole network). The masks come from the member's
         order seed, from a stream of their own.
     grad_norm : bool, default False
-        Record the norm of every member's gradient at every step in
-        :attr:`History.grad_norm` (one extra pass over the gradients).
+        Record the norm of every parameter array's gradient, for every member
+        at every step, in :attr:`History.grad_norm` (one extra pass over the
+        gradients).
 
     Returns
     -------
@@ -351,7 +356,7 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     total = epochs * steps_per_epoch
 
     step_loss = np.full((total, S), np.nan)
-    norms = np.full((total, S), np.nan) if grad_norm else np.empty((0, 0))
+    norms = np.full((total, len(net.parameters()), S), np.nan) if grad_norm else np.empty((0, 0, 0))
     evals, train_curve, val_curve = [], [], []
     diverged_step = np.full(S, -1)
     diverged_layer = np.full(S, -1)
@@ -386,8 +391,8 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
             with _quiet():
                 grad_w, grad_b, _ = net.backward(grad)
                 if grad_norm:
-                    sq = sum(np.square(g).reshape(S, -1).sum(axis=1) for g in grad_w + grad_b)
-                    norms[step] = np.where(frozen, np.nan, np.sqrt(sq))
+                    for k, g in enumerate(g for pair in zip(grad_w, grad_b) for g in pair):
+                        norms[step, k] = np.where(frozen, np.nan, np.sqrt(np.square(g).reshape(S, -1).sum(axis=1)))
                 state.update([g for pair in zip(grad_w, grad_b) for g in pair], frozen if frozen.any() else None)
             step += 1
             if callback is not None:
