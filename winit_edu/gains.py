@@ -25,6 +25,12 @@ silu           1/sqrt(E[silu(z)^2])     the same rule for SiLU (swish); not in P
                = 1.6765
 ============== ======================== =============================================
 
+GELU and SiLU are not homogeneous (``E[f(sqrt(q) z)^2] / q`` rises from 1/4
+towards 1/2 as ``q`` grows), so their gains keep the second moment at 1 for
+*one* layer fed unit-variance inputs, but ``q = 1`` is an unstable fixed point
+of the layer-to-layer map: over many layers the signal drifts away from it
+(chapter 8 of the book measures this; He's gain 2 is the large-``q`` limit).
+
 The names are those of :data:`winit_edu.activations.ACTIVATIONS` (``"identity"``
 is a synonym of ``"linear"``, as in PyTorch), so every activation a network
 accepts has a gain.
