@@ -10,8 +10,17 @@ Same checks as the notebook, on smaller networks so the file runs in a few secon
 * the rule of thumb U[-1/sqrt(n), 1/sqrt(n)]: variance 1/(3n), equal to PyTorch's default and to
   variance_scaling(scale=1/3), per-layer factors of linear and tanh networks (eq-ch3-recursion,
   eq-ch3-chi, against wi.theory.propagate_second_moment);
-* the excess kurtosis (kappa_w - 3)/n of a unit with uniform weights (eq-ch3-kurtosis);
+* the excess kurtosis (kappa_w - 3)/n of a unit with uniform weights (eq-ch3-kurtosis), the
+  first-order (Edgeworth) shift it causes, against the exact value (a Fourier integral) and the
+  c/n law of uniform minus normal weights;
+* chi also multiplies the squared distance of two nearby inputs per layer (order and chaos);
+* PyTorch's default biases U(+-1/sqrt(n)): the floor q* ~ 1/(2n) of eq-ch3-recursion-bias, while
+  the input-dependent part of the signal and the gradient still shrink by chi per layer;
+* the logistic sigmoid: the next layer's second moment is sigma_w^2 E[h^2], mean 1/2 included
+  (eq-ch3-sigmoid-second-moment), and chi <= sigma_w^2 / 16 in a deep sigmoid network;
 * wi.theory.gaussian_expectation_fine, added for this chapter.
+
+The predictions come from the package (propagate_second_moment, gradient_factors), as in the chapter.
 """
 import math
 
@@ -20,26 +29,17 @@ import pytest
 
 import winit_edu as wi
 from stats_helpers import N_SE, UNIFORM_KURTOSIS, assert_mean_and_variance
-from winit_edu.theory import gaussian_expectation, gaussian_expectation_fine, propagate_second_moment
+from winit_edu.theory import (gaussian_expectation, gaussian_expectation_fine, gradient_factors,
+                              propagate_second_moment, second_moment_after, slope_after)
 
 
 def second_moments(arrays):
     return np.array([np.mean(a**2) for a in arrays])
 
 
-def predicted_chi(activation, sigma_w2, q):
-    """eq-ch3-chi: sigma_w^2 E[f'(z)^2], z ~ N(0, q), per layer."""
-    return np.array([sigma_w2 * gaussian_expectation_fine(lambda z: wi.derivative(activation, z) ** 2, ql)
-                     for ql in q])
-
-
-def predicted_q(activation, sigma_w2, depth, q0):
-    """eq-ch3-recursion on the fine grid (accurate also for saturated tanh)."""
-    f = wi.get_activation(activation).f
-    q = [sigma_w2 * q0]
-    for _ in range(depth - 1):
-        q.append(sigma_w2 * gaussian_expectation_fine(lambda z: f(z) ** 2, q[-1]))
-    return np.array(q)
+def spreads(arrays):
+    """Input-dependent part: the variance over the batch, per unit, averaged (per layer)."""
+    return np.array([np.mean(a.var(axis=-2)) for a in arrays])
 
 
 # --- the moments of a range -------------------------------------------------------------------
@@ -143,7 +143,7 @@ def test_rule_of_thumb_per_layer_factor(activation):
         assert small.sum() >= 3
         np.testing.assert_allclose(factor[small], (1 - 2 * q_pred[:-1][small]) / 3, rtol=0.01)
     g2 = second_moments(tr.grad_pre_activations[:-1])
-    np.testing.assert_allclose(g2[:-1] / g2[1:], predicted_chi(activation, 1 / 3, q_pred)[:-1], rtol=0.1)
+    np.testing.assert_allclose(g2[:-1] / g2[1:], gradient_factors(depth, activation, 1 / 3, q0=q0)[:-1], rtol=0.1)
 
 
 @pytest.mark.parametrize("low_high", [(-0.3, 0.3), (-1.0, 1.0)])
@@ -156,9 +156,10 @@ def test_large_symmetric_range_saturates_tanh_and_gradients_grow_backward(low_hi
     net = wi.MLP([width] * (depth + 1) + [10], activation="tanh",
                  weight_init=wi.get_initializer("uniform", low=low, high=high), seeds=range(4))
     tr = net.trace(X, labels=y)
-    q_pred = predicted_q("tanh", sigma_w2, depth, float(np.mean(X**2)))
+    q0 = float(np.mean(X**2))
+    q_pred = propagate_second_moment(depth, "tanh", sigma_w2, q0=q0)
     np.testing.assert_allclose(second_moments(tr.pre_activations[:-1]), q_pred, rtol=0.15)
-    chi = predicted_chi("tanh", sigma_w2, q_pred)
+    chi = gradient_factors(depth, "tanh", sigma_w2, q0=q0)
     assert np.all(chi > 1)                                            # exploding, not vanishing
     g2 = second_moments(tr.grad_pre_activations[:-1])
     np.testing.assert_allclose(g2[:-1] / g2[1:], chi[:-1], rtol=0.15)
@@ -275,3 +276,158 @@ def test_lecun_tanh_std_approaches_one_over_sqrt_2l():
     std = np.sqrt(wi.theory.propagate_second_moment(30, "tanh", 1.0))
     gap = [abs(std[l - 1] * np.sqrt(2 * l) - 1) for l in (10, 30)]
     assert gap[1] < gap[0] < 0.1
+
+
+# --- chi and nearby inputs --------------------------------------------------------------------
+
+@pytest.mark.parametrize("half_width", [1.0, 1 / 16])        # chaotic (chi ~ 5) and ordered (chi ~ 1/3) at n = 128
+def test_chi_multiplies_the_distance_of_nearby_inputs(half_width):
+    width, depth = 128, 6
+    X = np.random.default_rng(7).normal(size=(32, width))
+    X_near = X + 1e-6 * np.random.default_rng(8).normal(size=X.shape)
+    net = wi.MLP([width] * (depth + 1) + [2], activation="tanh",
+                 weight_init=wi.get_initializer("uniform", low=-half_width, high=half_width), seeds=range(4))
+    z = net.trace(np.concatenate([X, X_near])).pre_activations[:-1]
+    dist2 = np.array([np.mean((a[:, :32] - a[:, 32:]) ** 2) for a in z])
+    sigma_w2 = width * (2 * half_width) ** 2 / 12
+    chi = gradient_factors(depth, "tanh", sigma_w2, q0=float(np.mean(X**2)))
+    np.testing.assert_allclose(dist2[1:] / dist2[:-1], chi[:-1], rtol=0.15)
+
+
+# --- PyTorch's default biases ------------------------------------------------------------------
+
+def _fixed_point(sigma_w2, sigma_b2):
+    """q* = sigma_w2 E[tanh(sqrt(q*) u)^2] + sigma_b2, by root finding."""
+    from scipy.optimize import brentq
+    return brentq(lambda q: sigma_w2 * second_moment_after("tanh", q) + sigma_b2 - q, 1e-9, 10.0, xtol=1e-14)
+
+
+@pytest.mark.parametrize("n", [16, 256, 4096])
+def test_bias_floor_closed_form(n):
+    q_star = _fixed_point(1 / 3, 1 / (3 * n))
+    q_rec = propagate_second_moment(30, "tanh", 1 / 3, sigma_b2=1 / (3 * n))[-1]   # converges by 1/3 per layer
+    assert q_rec == pytest.approx(q_star, rel=1e-6)
+    q_closed = (math.sqrt(1 + 2 / n) - 1) / 2                 # root of q^2 + q = 1/(2n)
+    assert q_closed == pytest.approx(q_star, rel=0.01)
+    assert 1 / (2 * n) == pytest.approx(q_star, rel=0.05)
+
+
+@pytest.mark.parametrize("n", [256, 4096])
+def test_lecun_weights_with_pytorch_biases_settle_near_one_over_sqrt_6n(n):
+    q_star = _fixed_point(1.0, 1 / (3 * n))
+    assert q_star == pytest.approx(1 / math.sqrt(6 * n), rel=0.05)
+    chi_star = slope_after("tanh", q_star)
+    assert chi_star == pytest.approx(1 - 2 * q_star + 7 * q_star**2, abs=40 * q_star**3)   # E[sech^4] expanded
+
+
+def test_pytorch_default_biases_keep_the_signal_but_not_the_input():
+    width, depth = 128, 20
+    gen = np.random.default_rng(7)
+    X, y = gen.normal(size=(64, width)), gen.integers(0, 10, size=64)
+    q0, sigma_b2 = float(np.mean(X**2)), 1 / (3 * width)
+    bound = 1 / math.sqrt(width)
+    net = wi.MLP([width] * (depth + 1) + [10], activation="tanh",
+                 weight_init=wi.get_initializer("variance_scaling", scale=1 / 3, distribution="uniform"),
+                 bias_init=wi.get_initializer("uniform", low=-bound, high=bound), seeds=range(4))
+    tr = net.trace(X, labels=y)
+    q = second_moments(tr.pre_activations[:-1])
+    q_pred = propagate_second_moment(depth, "tanh", 1 / 3, q0=q0, sigma_b2=sigma_b2)
+    np.testing.assert_allclose(q, q_pred, rtol=0.2)                   # 4 random bias vectors of 128 entries
+    assert np.mean(q[8:]) == pytest.approx(q_pred[-1], rel=0.1)        # the floor, not zero
+    chi = gradient_factors(depth, "tanh", 1 / 3, q0=q0, sigma_b2=sigma_b2)
+    d = spreads(tr.pre_activations[:-1])                               # the input-dependent part
+    factor = (d[-1] / d[8]) ** (1 / (depth - 9))
+    assert factor == pytest.approx(chi[-1], rel=0.03)
+    assert d[-1] < 1e-7 * q[-1]                                        # the input is forgotten
+    g2 = second_moments(tr.grad_pre_activations[:-1])
+    assert (g2[0] / g2[-1]) == pytest.approx(np.prod(chi[:-1]), rel=0.5)   # gradients still vanish
+    assert np.prod(chi[:-1]) < 1e-9
+
+
+# --- the logistic sigmoid ----------------------------------------------------------------------
+
+def test_sigmoid_mean_is_half_and_enters_the_next_layer():
+    assert gaussian_expectation(wi.get_activation("sigmoid").f, 1.0) == pytest.approx(0.5, abs=1e-12)
+    width = 256
+    X = np.random.default_rng(7).normal(size=(64, width))
+    net = wi.MLP([width] * 3 + [2], activation="sigmoid", weight_init="lecun_normal", seeds=range(8))
+    tr = net.trace(X)
+    h1, z2 = tr.activations[0], tr.pre_activations[1]
+    per_unit = np.mean(z2**2, axis=1).ravel()
+    se = per_unit.std(ddof=1) / math.sqrt(per_unit.size)
+    assert abs(per_unit.mean() - np.mean(h1**2)) < N_SE * se           # sigma_w^2 E[h^2]
+    assert per_unit.mean() > 5 * np.var(h1)                            # not sigma_w^2 Var(h)
+    common = np.mean(z2.mean(axis=1) ** 2)                             # the same for every input
+    assert common == pytest.approx(np.mean(h1.mean(axis=1) ** 2), rel=0.1)
+    assert common > 0.8 * per_unit.mean()
+
+
+def test_deep_sigmoid_network_forgets_its_input_by_chi_per_layer():
+    width, depth = 128, 8
+    gen = np.random.default_rng(3)
+    X, y = gen.normal(size=(64, width)), gen.integers(0, 10, size=64)
+    q0 = float(np.mean(X**2))
+    net = wi.MLP([width] * (depth + 1) + [10], activation="sigmoid", weight_init="lecun_normal", seeds=range(4))
+    tr = net.trace(X, labels=y)
+    chi = gradient_factors(depth, "sigmoid", 1.0, q0=q0)
+    assert np.all(chi <= 1 / 16 + 1e-12)
+    np.testing.assert_allclose(second_moments(tr.pre_activations[:-1]),
+                               propagate_second_moment(depth, "sigmoid", 1.0, q0=q0), rtol=0.15)
+    g2 = second_moments(tr.grad_pre_activations[:-1])
+    np.testing.assert_allclose(g2[:-1] / g2[1:], chi[:-1], rtol=0.15)
+    d = spreads(tr.pre_activations[:-1])
+    assert (d[-1] / d[3]) ** (1 / (depth - 4)) == pytest.approx(chi[-1], rel=0.05)
+
+
+# --- the Edgeworth correction, exactly --------------------------------------------------------
+
+def _exact_tanh2_sum_of_uniforms(n_in):
+    """E[tanh(z)^2], z a sum of n_in iid uniforms with Var(z) = 1, from the Fourier transform of sech^2."""
+    from scipy.integrate import quad
+    a = math.sqrt(3 / n_in)
+
+    def kernel(t):
+        return (math.pi * t / math.sinh(math.pi * t / 2) if t > 0 else 2.0) * np.sinc(a * t / math.pi) ** n_in
+    return 1 - quad(kernel, 0, 200, limit=500)[0] / math.pi
+
+
+def test_fourier_formula_is_exact_for_one_uniform_and_for_many():
+    a = math.sqrt(3)
+    assert _exact_tanh2_sum_of_uniforms(1) == pytest.approx(1 - math.tanh(a) / a, abs=1e-9)
+    # many uniforms: the Gaussian limit, approached as the Edgeworth correction says
+    tanh2 = lambda z: np.tanh(z) ** 2  # noqa: E731
+    gauss = gaussian_expectation(tanh2, 1.0)
+    he4 = gaussian_expectation(lambda z: tanh2(z) * (z**4 - 6 * z**2 + 3), 1.0)
+    shift = _exact_tanh2_sum_of_uniforms(400) - gauss
+    assert shift == pytest.approx(-1.2 / 400 / 24 * he4, rel=0.02)
+
+
+@pytest.mark.parametrize("n_in", [4, 16])
+def test_edgeworth_accounts_for_most_of_the_exact_shift(n_in):
+    tanh2 = lambda z: np.tanh(z) ** 2  # noqa: E731
+    base = gaussian_expectation(tanh2, 1.0)
+    he4 = gaussian_expectation(lambda z: tanh2(z) * (z**4 - 6 * z**2 + 3), 1.0)
+    edgeworth = base + (UNIFORM_KURTOSIS - 3) / n_in / 24 * he4
+    exact = _exact_tanh2_sum_of_uniforms(n_in)
+    share = (edgeworth - base) / (exact - base)
+    assert 0.9 < share < 1.0
+    assert abs(1 - share) < 2.0 / n_in            # the neglected terms are O(1/n^2) against O(1/n)
+
+
+def test_uniform_minus_normal_follows_c_over_n():
+    from scipy.special import ndtri
+    tanh2 = lambda z: np.tanh(z) ** 2  # noqa: E731
+    G = second_moment_after("tanh", 1.0)
+    H = gaussian_expectation(lambda z: tanh2(z) * (z**4 - 6 * z**2 + 3), 1.0)
+    c = (3 * UNIFORM_KURTOSIS - 9) / 24 * H / G
+    for n_in in (16, 32):
+        draws = 100_000
+        g = np.random.default_rng(n_in)
+        z_u, z_n = np.zeros(draws), np.zeros(draws)
+        for _ in range(n_in):
+            p, x = g.uniform(size=draws), g.normal(size=draws)
+            z_u += math.sqrt(3 / n_in) * (2 * p - 1) * x
+            z_n += math.sqrt(1 / n_in) * ndtri(p) * x
+        d = tanh2(z_u) - tanh2(z_n)
+        rel, se = d.mean() / tanh2(z_n).mean(), d.std() / math.sqrt(draws) / tanh2(z_n).mean()
+        assert abs(rel - c / n_in) < 3 * se
