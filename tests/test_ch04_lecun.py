@@ -9,7 +9,11 @@
   truncated normal (std / 0.8796, cut at two std), all with variance 1 / fan_in;
 * the recursion facts the chapter quotes: l q_l -> 1/2 for tanh, a positive fixed point
   for the scaled tanh, and the properties of 1.7159 tanh(2x/3);
-* the first-layer second moment on raw digits is the mean of x^2, not of Var(x).
+* the first-layer second moment on raw digits is the mean of x^2, not of Var(x);
+* the backward pass (eq-ch4-chi): per-layer gradient factors chi_l from wi.theory.gradient_factors,
+  chi_l ~ 1 - 2 q_l for tanh under LeCun, and the balanced update-to-data ratio it gives;
+* PyTorch's tanh gain 5/3: 1/sqrt(E[tanh(u)^2]) rounded up, the fixed point q* it gives, the
+  saturated fraction there, and chi* > 1 (for every gain above 1).
 
 Statistical tolerances are six standard errors (the convention of ``stats_helpers``).
 """
@@ -33,7 +37,7 @@ def _var_of_sum(x, rng):
     return y.var(), N_SE * math.sqrt((kurtosis - 1.0) / len(y))
 
 
-@pytest.mark.parametrize("kind", ["centred", "shifted", "relu", "all_equal"])
+@pytest.mark.parametrize("kind", ["centred", "shifted", "relu", "sigmoid", "all_equal"])
 def test_var_y_is_n_var_w_times_second_moment_of_x(kind):
     rng = np.random.default_rng(11)
     N, n = 20_000, 64
@@ -42,12 +46,13 @@ def test_var_y_is_n_var_w_times_second_moment_of_x(kind):
         "centred": z,
         "shifted": 2.0 + z,
         "relu": np.maximum(z, 0.0),
+        "sigmoid": 1.0 / (1.0 + np.exp(-z)),
         "all_equal": np.repeat(rng.standard_normal((N, 1)), n, axis=1),
     }[kind]
     measured, rel_tol = _var_of_sum(x, rng)
     predicted = np.mean(x**2)  # n Var(w) E[x^2] with n Var(w) = 1
     assert abs(measured / predicted - 1) < rel_tol
-    if kind in ("shifted", "relu"):
+    if kind in ("shifted", "relu", "sigmoid"):
         # the zero-mean formula n Var(w) Var(x) is measurably wrong for uncentred inputs
         assert abs(measured / x.var() - 1) > 5 * rel_tol
 
@@ -116,9 +121,10 @@ def test_uncorrected_truncation_loses_23_percent_of_the_variance():
 
 
 def test_tanh_second_moment_decays_like_one_over_2l():
-    q = propagate_second_moment(2000, "tanh", 1.0)
+    q = propagate_second_moment(500, "tanh", 1.0)
     assert np.all(np.diff(q) < 0)
-    assert 2000 * q[-1] == pytest.approx(0.5, abs=0.005)
+    assert 500 * q[-1] == pytest.approx(0.5, abs=0.01)
+    assert 500 * q[-1] < 100 * q[99] < 20 * q[19]                    # approaching 1/2 from above
     assert 20 * q[19] == pytest.approx(0.546, abs=0.001)
 
 
@@ -163,3 +169,95 @@ def test_uncorrected_truncation_compounds_over_depth():
     keep = wi.truncated_std_factor(2.0) ** 2
     q = wi.theory.propagate_second_moment(20, "linear", keep, q0=1.0)
     assert q[-1] == pytest.approx(keep**20, rel=1e-9)
+
+
+# --- the backward pass -------------------------------------------------------------------------
+
+def _gain_net(activation, gain, width=128, depth=12, seeds=4, seed=5):
+    gen = np.random.default_rng(seed)
+    X, y = gen.standard_normal((64, width)), gen.integers(0, 10, size=64)
+    net = wi.MLP([width] * (depth + 1) + [10], activation=activation,
+                 weight_init=wi.get_initializer("variance_scaling", scale=gain**2), seeds=range(seeds))
+    return net, net.trace(X, labels=y), float(np.mean(X**2))
+
+
+def _second_moments(arrays):
+    return np.array([np.mean(a**2) for a in arrays])
+
+
+@pytest.mark.parametrize("activation, gain", [("linear", 1.0), ("tanh", 1.0), ("scaled_tanh", 1.0), ("tanh", 5 / 3)])
+def test_gradient_second_moment_follows_chi(activation, gain):
+    depth = 12
+    _, tr, q0 = _gain_net(activation, gain, depth=depth)
+    g2 = _second_moments(tr.grad_pre_activations[:-1])
+    chi = wi.theory.gradient_factors(depth, activation, gain**2, q0=q0)
+    np.testing.assert_allclose(g2[:-1] / g2[1:], chi[:-1], rtol=0.15)
+    # and over the whole depth: the product of the chi_l
+    assert g2[0] / g2[-1] == pytest.approx(np.prod(chi[:-1]), rel=0.2)
+
+
+def test_lecun_tanh_chi_is_one_minus_twice_q():
+    q = propagate_second_moment(80, "tanh", 1.0)
+    chi = wi.theory.gradient_factors(80, "tanh", 1.0)
+    deep = slice(30, None)                                              # q_l < 0.02
+    np.testing.assert_allclose(chi[deep], 1 - 2 * q[deep], atol=8 * np.max(q[deep]) ** 2)
+    assert np.all(chi < 1) and np.all(np.diff(chi) > 0)                 # shrinking gradients, less so deeper
+
+
+def test_update_to_data_ratio_is_balanced_under_lecun_tanh_and_not_under_five_thirds():
+    depth = 12
+    ratios = {}
+    for gain in (1.0, 5 / 3):
+        net, tr, q0 = _gain_net("tanh", gain, depth=depth)
+        upd = (wi.diagnostics.gradient_norms(tr.grad_weights) / wi.diagnostics.gradient_norms(net.weights))
+        ratios[gain] = upd.mean(axis=0)[:depth]
+        # prediction: sqrt(E[h_{l-1}^2] E[g_l^2]) up to a common factor
+        q = propagate_second_moment(depth, "tanh", gain**2, q0=q0)
+        chi = wi.theory.gradient_factors(depth, "tanh", gain**2, q0=q0)
+        h2 = np.concatenate([[q0], q[1:] / gain**2])                  # E[h_{l-1}^2] = q_l / sigma_w^2
+        g2 = np.append(np.cumprod(chi[:-1][::-1])[::-1], 1.0)
+        pred = np.sqrt(h2 * g2)
+        assert ratios[gain][0] / ratios[gain][-1] == pytest.approx(pred[0] / pred[-1], rel=0.15)
+    assert ratios[1.0].max() / ratios[1.0].min() < 1.3
+    assert ratios[5 / 3][0] / ratios[5 / 3][-1] > 3
+
+
+# --- PyTorch's tanh gain 5/3 ------------------------------------------------------------------
+
+def _tanh_fixed_point(gain):
+    from scipy.optimize import brentq
+    return brentq(lambda q: gain**2 * second_moment_after("tanh", q) - q, 1e-6, 100.0, xtol=1e-12)
+
+
+def test_five_thirds_is_a_little_above_the_unit_second_moment_gain():
+    e = second_moment_after("tanh", 1.0)
+    assert 1 / math.sqrt(e) == pytest.approx(1.5925, abs=1e-3)
+    assert 1 / math.sqrt(e) < 5 / 3 < 1.7
+    assert (5 / 3) ** 2 * e == pytest.approx(1.0953, abs=1e-3)
+
+
+def test_five_thirds_fixed_point_saturation_and_chi_in_theory_and_simulation():
+    gain = 5 / 3
+    q_star = _tanh_fixed_point(gain)
+    assert q_star == pytest.approx(1.1785, abs=1e-3)
+    assert propagate_second_moment(30, "tanh", gain**2)[-1] == pytest.approx(q_star, rel=1e-6)
+    chi_star = gain**2 * wi.theory.slope_after("tanh", q_star)
+    assert chi_star == pytest.approx(1.2098, abs=1e-3)
+    sat = wi.theory.gaussian_expectation(lambda z: (np.abs(np.tanh(z)) > 0.95).astype(float), q_star)
+    assert sat == pytest.approx(0.0915, abs=1e-3)
+    # a wide network settles there
+    depth = 12
+    _, tr, _ = _gain_net("tanh", gain, width=256, depth=depth)
+    q = _second_moments(tr.pre_activations[:-1])
+    assert np.mean(q[6:]) == pytest.approx(q_star, rel=0.05)
+    assert wi.diagnostics.saturation_fraction(tr.activations[-1]) == pytest.approx(sat, abs=0.02)
+    g2 = _second_moments(tr.grad_pre_activations[:-1])
+    assert (g2[5] / g2[10]) ** (1 / 5) == pytest.approx(chi_star, rel=0.05)
+
+
+def test_no_tanh_gain_above_one_makes_chi_one_at_the_fixed_point():
+    chis = [g**2 * wi.theory.slope_after("tanh", _tanh_fixed_point(g)) for g in (1.05, 1.1, 1.3, 1.5, 5 / 3, 2.0, 3.0)]
+    assert all(c > 1 for c in chis) and np.all(np.diff(chis) > 0)
+    # small q*: chi* = 1 + (4/3) q*^2 + ..., from the expansions of E[tanh^2] and E[tanh'^2]
+    q_star = _tanh_fixed_point(1.05)
+    assert chis[0] - 1 == pytest.approx(4 / 3 * q_star**2, rel=0.3)
