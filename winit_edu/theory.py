@@ -139,7 +139,8 @@ def propagate_second_moment(depth, activation, sigma_w2, q0=1.0, sigma_b2=0.0):
     q0 : float, default 1.0
         Mean squared input feature (1 for standardized inputs).
     sigma_b2 : float, default 0.0
-        Bias variance.
+        ``Var(b)`` itself, the variance of each bias (not multiplied by the
+        fan-in: a bias adds its variance to every pre-activation once).
 
     Returns
     -------
