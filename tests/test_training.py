@@ -345,3 +345,12 @@ def test_validation_data_come_in_pairs(xor):
 def test_train_needs_an_mlp(xor):
     with pytest.raises(TypeError, match="net must be a winit_edu.MLP"):
         train("net", *xor)
+
+
+def test_a_member_with_non_finite_outputs_has_no_accuracy(xor):
+    X, y = xor
+    net = MLP([2, 4, 2], seeds=[0, 1])
+    net.weights[1][1, 0, 0] = np.nan
+    loss, acc = evaluate(net, X, y)
+    assert np.isnan(acc[1]) and not np.isfinite(loss[1])
+    assert np.isfinite(acc[0]) and np.isfinite(loss[0])

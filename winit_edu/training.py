@@ -144,7 +144,8 @@ def evaluate(net, X, y, loss="cross_entropy"):
     -------
     loss, accuracy : (S,) arrays
         Accuracy is nan when ``y`` holds real-valued targets. A diverged
-        member's loss is inf or nan (without a warning).
+        member's loss is inf or nan (without a warning), and its accuracy nan
+        (its outputs are not all finite: it makes no prediction).
 
     Raises
     ------
@@ -168,6 +169,8 @@ def evaluate(net, X, y, loss="cross_entropy"):
         out = net.forward(X)
         value, _ = _UNCHECKED[loss](out, targets)
         acc = _accuracy(out, labels) if labels is not None else np.full(net.n_members, np.nan)
+    # a member whose outputs are not all finite has no prediction: nan, not the share of class 0 (argmax of nan)
+    acc = np.where(np.isfinite(out).all(axis=(1, 2)), acc, np.nan)
     return value, acc
 
 
