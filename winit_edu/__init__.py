@@ -19,6 +19,7 @@ Modules, one idea each:
 ``data``            spirals, moons, XOR, scikit-learn's digits
 ``diagnostics``     per-layer statistics, saturation, dead units
 ``theory``          closed-form predictions (second moment, gradient factor)
+``meanfield``       order and chaos: correlation map, fixed points, depth scales
 ``plotting``        the book's figure style and common plots
 ``explore``         widgets that work live and in the static HTML book
 =================== =========================================================
@@ -30,7 +31,7 @@ loaded on first use (``wi.explore.scrubber(...)`` works as before).
 """
 import importlib
 
-from . import diagnostics, theory
+from . import diagnostics, meanfield, theory
 from .activations import ACTIVATIONS, Activation, derivative, get_activation
 from .data import load_dataset, load_digits, make_moons, make_spirals, make_xor, train_test_split
 from .distributions import constant, normal, ones, truncated_normal, truncated_std_factor, uniform, zeros
