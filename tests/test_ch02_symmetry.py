@@ -162,3 +162,48 @@ def test_coherent_sum_of_constant_weights():
     z2, h1 = t.pre_activations[1][0], t.activations[0][0]
     np.testing.assert_allclose(z2, 32 * np.broadcast_to(h1[:, :1], z2.shape), rtol=1e-12, atol=1e-12)
     assert wi.diagnostics.saturation_fraction(t.activations[1], "tanh") > 0.9
+
+
+# --- dropout (the chapter's section on d2l's remark) ---------------------------------------------
+
+def test_inverted_dropout_leaves_the_expected_activation_unchanged():
+    """Masks 0 or 1/(1-p): averaged over masks, a linear network computes what it computes without dropout
+    (the chapter's "the expected activation is unchanged"); tolerance 5 standard errors of the mask average."""
+    p, draws = 0.3, 4000
+    net = wi.MLP([3, 8, 2], activation="linear", weight_init="glorot_normal", seeds=0)
+    X = np.random.default_rng(0).normal(size=(4, 3))
+    rng = np.random.default_rng(1)
+    outs = np.stack([net.forward(X, masks=[(rng.random((1, 4, 8)) >= p) / (1 - p)])[0] for _ in range(draws)])
+    mean, se = outs.mean(axis=0), outs.std(axis=0, ddof=1) / np.sqrt(draws)
+    assert np.all(np.abs(mean - net.forward(X)[0]) <= 5 * se)
+
+
+def test_a_dropped_twin_gets_no_gradient_its_kept_twin_does(spirals):
+    """The chapter's argument: with unit 0 dropped and unit 1 kept for a whole minibatch, the incoming
+    weights and bias of unit 0 get exactly zero gradient, those of its twin do not."""
+    net = wi.MLP(SIZES, weight_init="glorot_uniform", seeds=0)
+    net.weights[0][:, :, 1] = net.weights[0][:, :, 0]     # units 0 and 1 of hidden layer 1: twins
+    net.weights[1][:, 1, :] = net.weights[1][:, 0, :]
+    Xb, yb = spirals.X_train[:32], spirals.y_train[:32]
+    masks = [np.ones((1, 32, 32)), np.ones((1, 32, 32))]
+    masks[0][..., 0] = 0.0
+    out = net.forward(Xb, masks=masks)
+    _, grad = wi.softmax_cross_entropy(out, yb)
+    grad_w, grad_b, _ = net.backward(grad)
+    assert np.all(grad_w[0][0, :, 0] == 0) and grad_b[0][0, 0] == 0
+    assert np.abs(grad_w[0][0, :, 1]).max() > 0 and grad_b[0][0, 1] != 0
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5])
+def test_dropout_breaks_the_exact_symmetry_of_a_constant_start(spirals, p):
+    const = wi.get_initializer("constant", value=C)
+    net = wi.MLP(SIZES, weight_init=const, seeds=[0, 1], matmul=wi.ordered_matmul)
+    wi.train(net, spirals.X_train, spirals.y_train, epochs=3, dropout=p, **SETUP)
+    for layer in (0, 1):   # with ordered products the same run without dropout keeps 1 (tested above)
+        np.testing.assert_array_equal(distinct_units(net, layer), 32)
+
+
+def test_digits_have_61_varying_pixels():
+    """Chapter 2 compares the spread of the pixel sum with sqrt(61), not sqrt(64)."""
+    digits = wi.load_dataset("digits", rng=0)
+    assert int(np.sum(digits.X_train.std(axis=0) > 0)) == 61
