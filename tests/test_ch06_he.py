@@ -26,16 +26,16 @@ def second_moments(arrays):
     return wi.diagnostics.layer_rms(arrays, per_member=True) ** 2
 
 
-def predict_moments(sizes, variances, q0=1.0, slope=0.0):
-    """Forward E[z_l^2] and backward E[delta_l^2]/E[delta_L^2] of a (leaky-)ReLU MLP (He et al. 2015)."""
-    keep = (1 + slope**2) / 2
-    q = [sizes[0] * variances[0] * q0]
-    for l in range(1, len(sizes) - 1):
-        q.append(sizes[l] * variances[l] * keep * q[-1])
-    r = [1.0]
-    for l in range(len(sizes) - 2, 0, -1):
-        r.insert(0, sizes[l + 1] * variances[l] * keep * r[0])
-    return np.array(q), np.array(r)
+def funnel_prediction(sizes, variances, q0=1.0):
+    """Forward E[z_l^2] and backward E[delta_l^2]/E[delta_L^2] of a ReLU MLP whose n Var(w) changes from layer
+    to layer, as chapter 6 computes them: running products of wi.theory's one-layer factors."""
+    keep = wi.theory.second_moment_after("relu", 1.0)
+    s_in = [a * v for a, v in zip(sizes[:-1], variances)]
+    s_out = [b * v for b, v in zip(sizes[1:], variances)]
+    q = q0 * s_in[0] * np.cumprod([1.0] + [s * keep for s in s_in[1:]])
+    chi = [wi.theory.gradient_factors(1, "relu", s)[0] for s in s_out[1:]]
+    r = np.append(np.cumprod(chi[::-1])[::-1], 1.0)
+    return q, r
 
 
 # --- a ReLU keeps half of the second moment of a symmetric input ---------------------------
@@ -107,8 +107,10 @@ def test_he_keeps_the_last_layer_within_tolerance_at_width_500(wide_traces):
 
 @pytest.mark.parametrize("name, sigma_w2", [("he", 2.0), ("glorot", 1.0)])
 def test_backward_gradient_second_moment(wide_traces, name, sigma_w2):
-    _, _, r, _ = wide_traces[name]
-    assert_mean_close(r[:, :-1] / r[:, 1:], sigma_w2 / 2)
+    _, _, r, q0 = wide_traces[name]
+    chi = wi.theory.gradient_factors(r.shape[1], "relu", sigma_w2, q0=q0)   # what the chapter plots and checks
+    np.testing.assert_allclose(chi, sigma_w2 / 2, rtol=1e-6)
+    assert_mean_close(r[:, :-1] / r[:, 1:], float(np.mean(chi)))
 
 
 # --- fan_in vs fan_out with changing widths -------------------------------------------------
@@ -120,18 +122,21 @@ def test_fan_in_preserves_forward_and_fan_out_preserves_backward_in_a_funnel():
     q0 = float(np.mean(X**2))
     for mode in ("fan_in", "fan_out"):
         variances = [2 / wi.fan_for_mode((a, b), mode) for a, b in zip(sizes[:-1], sizes[1:])]
-        q_pred, r_pred = predict_moments(sizes, variances, q0=q0)
+        q_pred, r_pred = funnel_prediction(sizes, variances, q0=q0)
         net = wi.MLP(sizes, activation="relu", weight_init=wi.get_initializer("he_normal", mode=mode),
                      seeds=range(16))
         tr = net.trace(X, grad_output=G)
         q, r = second_moments(tr.pre_activations), second_moments(tr.grad_pre_activations)
         assert_mean_close(q[:, -1], q_pred[-1])
         assert_mean_close(r[:, 0] / r[:, -1], r_pred[0])
+        # the layer-to-layer factors, unbiased at any width (the chapter's tighter check)
+        assert_mean_close((q[:, 1:] / q[:, :-1]) / (q_pred[1:] / q_pred[:-1]), 1.0)
+        assert_mean_close((r[:, :-1] / r[:, 1:]) / (r_pred[:-1] / r_pred[1:]), 1.0)
     # the telescoping products of the chapter
     v_in = [2 / a for a in sizes[:-1]]
     v_out = [2 / b for b in sizes[1:]]
-    q_in, r_in = predict_moments(sizes, v_in)
-    q_out, r_out = predict_moments(sizes, v_out)
+    q_in, r_in = funnel_prediction(sizes, v_in)
+    q_out, r_out = funnel_prediction(sizes, v_out)
     assert np.allclose(q_in, 2.0) and np.allclose(r_out, 1.0)
     assert r_in[0] == pytest.approx(sizes[-1] / sizes[1])
     assert q_out[-1] == pytest.approx(2.0 * sizes[0] / sizes[-1])
@@ -202,6 +207,70 @@ def test_pitfall_factors():
 def test_mnist_funnel_exercise(mode):
     sizes = [784, 1024, 512, 256, 128, 10]
     v = [2 / wi.fan_for_mode((a, b), mode) for a, b in zip(sizes[:-1], sizes[1:])]
-    q, r = predict_moments(sizes, v)
+    q, r = funnel_prediction(sizes, v)
     assert q[-1] == pytest.approx(2 * 784 / 10 if mode == "fan_out" else 2)
     assert r[0] == pytest.approx(10 / 1024 if mode == "fan_in" else 1)
+
+
+# --- convolutions ---------------------------------------------------------------------------
+
+def test_conv_fans_in_both_layouts():
+    assert wi.compute_fans((3, 3, 16, 32)) == (144, 288)
+    assert wi.compute_fans((32, 16, 3, 3), layout="out_in") == (144, 288)
+
+
+# --- SGD and Adam at 30 layers ----------------------------------------------------------------
+
+def test_adam_step_does_not_see_the_scale_of_the_gradient():
+    """The chapter's box: Adam's step is unchanged when every gradient of a parameter is multiplied by c, as
+    long as sqrt(v) >> eps (here to 1e-6 relative); when sqrt(v) << eps it is about (lr / eps) m_hat (to 1%)."""
+    from winit_edu.training import _Adam
+    rng = np.random.default_rng(0)
+    grads = [rng.choice([-1.0, 1.0], size=(5, 4)) * rng.uniform(0.5, 1.5, size=(5, 4)) for _ in range(20)]
+    lr, betas = 1e-3, (0.9, 0.999)
+
+    def steps(scale, eps):
+        p = [np.zeros((5, 4))]
+        opt, out = _Adam(p, [lr], betas, eps), []
+        for g in grads:
+            before = p[0].copy()
+            opt.update([scale * g.copy()])
+            out.append(p[0] - before)
+        return np.array(out), opt
+
+    base, _ = steps(1.0, 1e-8)
+    np.testing.assert_allclose(steps(1e-3, 1e-8)[0], base, rtol=1e-4)       # gradients of about 1e-3 >> eps
+    small, opt = steps(1e-9, 1e-4)                                            # sqrt(v) ~ 1e-9 << eps: SGD with lr / eps
+    m_hat = opt.m[0] / (1 - betas[0] ** opt.t)
+    np.testing.assert_allclose(small[-1], -lr * m_hat / 1e-4, rtol=1e-2)
+
+
+def test_glorot_weight_gradients_halve_every_two_layers():
+    """Chapter 6: the rms of a hidden weight-gradient entry of a Glorot ReLU network falls by 2**(-1/2) per
+    layer of depth (fitted slope of log2 rms against depth within 0.1 of -1/2)."""
+    digits = wi.load_dataset("digits", rng=0)
+    X, y = digits.X_train[:64], digits.y_train[:64]
+    depths, rms = [20, 30, 40], []
+    for depth in depths:
+        net = wi.MLP([64] + [64] * depth + [10], activation="relu", weight_init="glorot_normal", seeds=range(6),
+                     dtype="float32")
+        rms.append(np.median([np.sqrt(np.mean(g.astype(float) ** 2)) for g in net.trace(X, labels=y).grad_weights[:-1]]))
+    slope = np.polyfit(depths, np.log2(rms), 1)[0]
+    assert abs(slope + 0.5) < 0.1, slope
+
+
+def test_deep_glorot_network_stalls_with_sgd_and_trains_with_adam():
+    """The chapter's headline, small: 30 ReLU layers, Glorot normal, one seed, 126 steps. SGD (momentum 0.9,
+    lr 0.02) stays at ln 10; Adam (lr 1e-3) falls clearly below it; Adam with eps = 1e-4 stays at ln 10."""
+    digits = wi.load_dataset("digits", rng=0)
+    sizes = [64] + [64] * 30 + [10]
+    final = {}
+    for name, options in [("sgd", dict(optimizer="sgd", lr=0.02, momentum=0.9)),
+                          ("adam", dict(optimizer="adam", lr=1e-3)),
+                          ("adam_eps", dict(optimizer="adam", lr=1e-3, eps=1e-4))]:
+        net = wi.MLP(sizes, activation="relu", weight_init="glorot_normal", seeds=[0], dtype="float32")
+        hist = wi.train(net, digits.X_train, digits.y_train, batch_size=64, epochs=6, eval_every=10**9, **options)
+        final[name] = hist.train_loss[-1]
+    assert np.all(np.abs(final["sgd"] - np.log(10)) < 0.01)
+    assert np.all(np.abs(final["adam_eps"] - np.log(10)) < 0.01)
+    assert np.all(final["adam"] < 2.0)
