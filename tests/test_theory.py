@@ -186,3 +186,18 @@ def test_gradient_factors_match_a_wide_tanh_network(sigma_w2):
     measured = g2[:-1] / g2[1:]                 # factor from layer l+1 down to layer l
     # 4 seeds x 200 examples x 1000 units: the ratio's relative sampling error is about 1%
     np.testing.assert_allclose(measured, chi[:-1], rtol=0.05)
+
+
+def test_one_sigma_w2_per_layer_matches_a_network_whose_layers_differ():
+    from winit_edu import theory
+
+    # a 3-layer ReLU net with fan-in variances 2, 1, 4: q_1 = 2 q0, q_2 = 1 * q_1 / 2, q_3 = 4 * q_2 / 2
+    q = theory.propagate_second_moment(3, "relu", [2.0, 1.0, 4.0], q0=1.5)
+    np.testing.assert_allclose(q, [3.0, 1.5, 3.0], rtol=1e-9)
+    np.testing.assert_allclose(theory.gradient_factors(3, "relu", [2.0, 1.0, 4.0]), [1.0, 0.5, 2.0], rtol=1e-9)
+    same = theory.propagate_second_moment(4, "tanh", [1.3] * 4, sigma_b2=0.1)
+    np.testing.assert_array_equal(same, theory.propagate_second_moment(4, "tanh", 1.3, sigma_b2=0.1))
+    with pytest.raises(ValueError, match="one value per layer"):
+        theory.propagate_second_moment(3, "relu", [2.0, 2.0])
+    with pytest.raises(ValueError, match=r"sigma_w2\[1\]"):
+        theory.gradient_factors(2, "relu", [2.0, -1.0])

@@ -134,8 +134,10 @@ def propagate_second_moment(depth, activation, sigma_w2, q0=1.0, sigma_b2=0.0):
     depth : int
         Number of layers, ``>= 1``.
     activation : str or Activation
-    sigma_w2 : float
-        ``fan_in * Var(w)``: 1 for LeCun, 2 for He (ReLU).
+    sigma_w2 : float or sequence of float
+        ``fan_in * Var(w)``: 1 for LeCun, 2 for He (ReLU). A sequence gives
+        one value per layer (``depth`` of them), for networks whose layers
+        are scaled differently (widths that change, a different output layer).
     q0 : float, default 1.0
         Mean squared input feature (1 for standardized inputs).
     sigma_b2 : float, default 0.0
@@ -152,13 +154,23 @@ def propagate_second_moment(depth, activation, sigma_w2, q0=1.0, sigma_b2=0.0):
     array([2., 2., 2.])
     """
     depth = check_int(depth, name="depth", min_value=1)
-    sigma_w2 = check_real(sigma_w2, name="sigma_w2", min_value=0.0)
+    s2 = _per_layer(sigma_w2, depth)
     q0 = check_real(q0, name="q0", min_value=0.0)
     sigma_b2 = check_real(sigma_b2, name="sigma_b2", min_value=0.0)
-    q = [sigma_w2 * q0 + sigma_b2]
-    for _ in range(depth - 1):
-        q.append(sigma_w2 * second_moment_after(activation, q[-1]) + sigma_b2)
+    q = [s2[0] * q0 + sigma_b2]
+    for l in range(1, depth):
+        q.append(s2[l] * second_moment_after(activation, q[-1]) + sigma_b2)
     return np.array(q)
+
+
+def _per_layer(sigma_w2, depth):
+    """``sigma_w2`` as ``depth`` checked values: one number repeated, or one per layer."""
+    if np.ndim(sigma_w2) == 0:
+        return [check_real(sigma_w2, name="sigma_w2", min_value=0.0)] * depth
+    values = list(sigma_w2)
+    if len(values) != depth:
+        raise ValueError(f"sigma_w2 must be a number or one value per layer ({depth}), got {len(values)} values")
+    return [check_real(v, name=f"sigma_w2[{l}]", min_value=0.0) for l, v in enumerate(values)]
 
 
 def slope_after(activation, q):
@@ -207,9 +219,11 @@ def gradient_factors(depth, activation, sigma_w2, q0=1.0, sigma_b2=0.0):
     --------
     >>> gradient_factors(3, "relu", 2.0).round(6)
     array([1., 1., 1.])
+    >>> gradient_factors(2, "relu", [2.0, 4.0]).round(6)   # one value per layer
+    array([1., 2.])
     """
     q = propagate_second_moment(depth, activation, sigma_w2, q0=q0, sigma_b2=sigma_b2)
-    return np.array([sigma_w2 * slope_after(activation, ql) for ql in q])
+    return np.array([s2 * slope_after(activation, ql) for s2, ql in zip(_per_layer(sigma_w2, depth), q)])
 
 
 def uniform_limit(variance):
