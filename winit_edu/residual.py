@@ -21,9 +21,9 @@ last batch-norm gain, SkipInit, ReZero's zero ``alpha``) and ``branch_init``
 (Fixup's ``K^(-1/(2m-2))`` rescaling of the branch's inner layers).
 
 Shapes: ``S`` members, batch ``B``; all weights have the ensemble axis first,
-``(S, n_in, n_out)`` ("in_out" layout, ``x @ W``). :attr:`weights` lists
-``W_in``, then every block's ``W_1 .. W_m``, then ``W_out``; :attr:`biases`
-the same, so :func:`winit_edu.training.train` trains it like an :class:`MLP`.
+``(S, n_in, n_out)`` ("in_out" layout, ``x @ W``). ``weights`` lists
+``W_in``, then every block's ``W_1 .. W_m``, then ``W_out``; ``biases``
+the same, so :func:`winit_edu.training.train` trains it like an :class:`~winit_edu.network.MLP`.
 """
 from __future__ import annotations
 
@@ -169,11 +169,11 @@ class ResidualMLP:
         return len(self.weights)
 
     def parameters(self):
-        """All parameter arrays, weights then biases, layer by layer (the order of :attr:`weights`)."""
+        """All parameter arrays, weights then biases, layer by layer (the order of ``weights``)."""
         return [p for pair in zip(self.weights, self.biases) for p in pair]
 
     def _block_layers(self, k):
-        """Indices into :attr:`weights` of block ``k``'s branch layers."""
+        """Indices into ``weights`` of block ``k``'s branch layers."""
         start = 1 + k * self.branch_depth
         return range(start, start + self.branch_depth)
 
@@ -234,7 +234,7 @@ class ResidualMLP:
         Returns
         -------
         grad_weights, grad_biases : lists of arrays
-            In the order of :attr:`weights` and :attr:`biases`.
+            In the order of ``weights`` and ``biases``.
         grad_stream : list of arrays
             ``dL/dx_k`` for the residual stream entering every block.
 
