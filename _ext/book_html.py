@@ -204,6 +204,19 @@ def _bibliography_list_items(app, pagename, templatename, context, doctree) -> N
         context["body"] = BIBLIOENTRY.sub(r'\1 role="listitem"', body)
 
 
+#: myst-nb's toggle of a hidden cell input or output (tags hide-input, hide-output): its aria-label
+#: "Toggle hidden content" hides the visible text ("Show code cell source") from assistive technology,
+#: which WCAG 2.5.3 (label in name; axe-core's label-content-name-mismatch) forbids. Without the
+#: attribute, the summary's visible text is its accessible name.
+HIDDEN_CELL_TOGGLE = '<summary aria-label="Toggle hidden content">'
+
+
+def _hidden_cell_toggles(app, pagename, templatename, context, doctree) -> None:
+    body = context.get("body")
+    if body and HIDDEN_CELL_TOGGLE in body:
+        context["body"] = body.replace(HIDDEN_CELL_TOGGLE, "<summary>")
+
+
 def _search_from_disk(app, pagename, templatename, context, doctree) -> None:
     if pagename == "search" and app.builder.format == "html":
         app.add_js_file(None, body=SEARCH_FROM_DISK, priority=300)  # after documentation_options.js (200)
@@ -321,6 +334,7 @@ def setup(app):
     app.connect("html-page-context", _drop_duplicate_scripts, priority=999)
     app.connect("html-page-context", _search_from_disk)
     app.connect("html-page-context", _bibliography_list_items)
+    app.connect("html-page-context", _hidden_cell_toggles)
     app.connect("missing-reference", _resolve_reexported)
     app.connect("env-check-consistency", _check_api_reference)
     app.connect("build-finished", _copy_assets)
