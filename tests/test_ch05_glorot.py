@@ -5,7 +5,13 @@
 * forward variance = product of n_in Var(w), backward variance = product of n_out Var(w),
   in a linear network with changing widths, for the fan_in, fan_out and fan_avg rules;
 * the factors at a 512 -> 16 -> 512 bottleneck;
-* with tanh, the per-layer backward factor is n_out Var(w) E[tanh'(z)^2].
+* with tanh, the per-layer backward factor is n_out Var(w) E[tanh'(z)^2];
+* wi.theory (propagate_second_moment, gradient_factors) predicts the activations and the backward
+  factors of the deep tanh network, with the first layer's own sigma_w^2;
+* the normalized and the standard initialization draw the same numbers for one seed (sqrt(3) apart
+  in a square layer), which pairs the chapter's training comparison;
+* the uniform limit used as a standard deviation multiplies the variance by 3 per layer (3**5 = 243);
+* the truncated Glorot normal keeps Glorot's variance within its bound 2 sigma / 0.8796.
 
 Tolerances are relative errors of means over several seeds (the chapter states the same ones).
 """
@@ -136,3 +142,63 @@ def test_tanh_gradient_profile_is_flattest_near_c_2():
         ratio[c] = float(np.median(g[0] / g[-1]))
     assert ratio[1.0] < 1 < ratio[4.0]
     assert abs(math.log(ratio[2.0])) < min(abs(math.log(ratio[1.0])), abs(math.log(ratio[4.0])))
+
+
+def _square_deep_inputs(n=300, n0=64, seed=0):
+    """Gaussian inputs rescaled so that every one has mean square exactly 1 (q0 = 1 for each input)."""
+    gen = np.random.default_rng(seed)
+    X = gen.standard_normal((n, n0))
+    X *= math.sqrt(n0) / np.linalg.norm(X, axis=1, keepdims=True)
+    return X, gen.integers(0, 10, size=n)
+
+
+@pytest.mark.parametrize("init", ["standard", "glorot_uniform"])
+def test_theory_with_the_tanh_predicts_the_deep_profiles(init):
+    # the chapter's use of wi.theory: the first layer has its own sigma_w^2, the square hidden layers share one;
+    # starting the recursion at q0 = q_1 / sigma_w^2 makes its first layer come out at q_1
+    X, y = _square_deep_inputs()
+    sizes = [64] + [128] * 5 + [10]
+    weight_init = _uniform("fan_in", scale=1 / 3) if init == "standard" else init
+    tr = wi.MLP(sizes, activation="tanh", weight_init=weight_init, seeds=range(6)).trace(X, labels=y)
+    n_in, n_out = np.array(sizes[:-1], float), np.array(sizes[1:], float)
+    v = 1 / (3 * n_in) if init == "standard" else 2 / (n_in + n_out)
+    s_first, s_hidden = n_in[0] * v[0], n_in[1] * v[1]
+    q0 = s_first * 1.0 / s_hidden
+    q = wi.theory.propagate_second_moment(5, "tanh", s_hidden, q0=q0)
+    chi = wi.theory.gradient_factors(5, "tanh", s_hidden, q0=q0)
+    pre = np.array([np.mean(z**2) for z in tr.pre_activations[:5]])
+    act = np.array([np.mean(h**2) for h in tr.activations])
+    g2 = np.array([np.mean(g**2) for g in tr.grad_pre_activations[:5]])
+    np.testing.assert_allclose(pre, q, rtol=TOL)
+    np.testing.assert_allclose(act, [wi.theory.second_moment_after("tanh", ql) for ql in q], rtol=TOL)
+    np.testing.assert_allclose(g2[:-1] / g2[1:], chi[:-1], rtol=TOL)     # hidden layer l+1 -> l: chi_l
+
+
+def test_normalized_weights_are_sqrt3_times_the_standard_ones_in_square_layers():
+    # the pairing of the chapter's training comparison: same seed, same uniform draws, another scale
+    sizes = [64, 64, 64, 10]
+    a = wi.MLP(sizes, weight_init=_uniform("fan_in", scale=1 / 3), seeds=[0, 5])
+    b = wi.MLP(sizes, weight_init="glorot_uniform", seeds=[0, 5])
+    np.testing.assert_allclose(b.weights[1], math.sqrt(3) * a.weights[1], rtol=1e-9)
+    # the non-square layers are scaled copies too, by the ratio of the two limits
+    n_in, n_out = 64, 10
+    np.testing.assert_allclose(b.weights[2], math.sqrt(6 / (n_in + n_out)) * math.sqrt(n_in) * a.weights[2], rtol=1e-9)
+
+
+def test_uniform_limit_used_as_a_standard_deviation_gives_3_to_the_depth():
+    # ex-ch5-limit-as-std: N(0, 6/(n+n)) in five square linear layers multiplies the variance by 3**5 = 243
+    net = wi.MLP([256] * 6, activation="linear", weight_init=wi.get_initializer("normal", std=math.sqrt(6 / 512)),
+                 seeds=range(10))
+    X = np.random.default_rng(1).standard_normal((200, 256))
+    gain = np.mean(net.forward(X) ** 2, axis=(1, 2)) / np.mean(X**2)
+    assert abs(gain.mean() - 243) < 4 * gain.std(ddof=1) / math.sqrt(len(gain))
+    assert gain.mean() == pytest.approx(243, rel=TOL)
+
+
+def test_truncated_glorot_normal_keeps_glorots_variance():
+    fan_in, fan_out = 784, 256
+    var = 2 / (fan_in + fan_out)
+    w = wi.glorot_normal((fan_in, fan_out), rng=0, truncated=True)
+    bound = 2 * math.sqrt(var) / wi.distributions.truncated_std_factor(2.0)
+    assert abs(w).max() <= bound and abs(w).max() > 0.999 * bound
+    assert w.var() == pytest.approx(var, rel=0.02)
