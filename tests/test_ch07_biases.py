@@ -7,7 +7,11 @@
 * the correlation map of two inputs through a ReLU network with random biases
   (eq-ch7-corr, arc-cosine kernel);
 * the initial loss with the output bias set to the log of the class prior
-  (eq-ch7-logprior): H(prior) instead of log K.
+  (eq-ch7-logprior): H(prior) instead of log K;
+* the second-order excess loss of random logits, s^2/2 (1 - sum p_k^2), and that an
+  output layer scaled by 0.01 starts at log K;
+* a constant bias draws no random numbers (the chapter's pairing), and the quadrature
+  of the firing recursion on a coarse grid.
 
 Tolerances follow the notebook: a few standard errors over seeds, with a
 small floor for finite-width effects.
@@ -45,8 +49,8 @@ def test_bias_variance_adds_linearly_for_he_relu():
 
 
 def test_bias_moves_the_tanh_fixed_point_away_from_zero():
-    q_no_bias = wi.theory.propagate_second_moment(2000, "tanh", 1.0, sigma_b2=0.0)[-1]
-    q_bias = wi.theory.propagate_second_moment(2000, "tanh", 1.0, sigma_b2=0.09)
+    q_no_bias = wi.theory.propagate_second_moment(500, "tanh", 1.0, sigma_b2=0.0)[-1]    # decays like 1/(2l)
+    q_bias = wi.theory.propagate_second_moment(500, "tanh", 1.0, sigma_b2=0.09)
     assert q_no_bias < 0.01
     q_star = q_bias[-1]
     assert abs(q_star - (wi.theory.second_moment_after("tanh", q_star) + 0.09)) < 1e-9
@@ -73,7 +77,7 @@ def test_constant_bias_shifts_the_relu_firing_rate_as_predicted():
         v = 2.0 * np.mean(x**2)
         for l in range(depth):
             pred[l] += (_normal_cdf(beta / math.sqrt(v)) - 0.5) / len(X)
-            v = 2.0 * wi.theory.gaussian_expectation(lambda u: np.maximum(beta + u, 0.0) ** 2, v)
+            v = 2.0 * wi.theory.gaussian_expectation(lambda u: np.maximum(beta + u, 0.0) ** 2, v, points=4000)
     assert np.all(np.abs(meas - pred) <= np.maximum(4 * se, 0.05 * pred)), (pred, meas, se)
 
 
@@ -148,3 +152,53 @@ def test_log_prior_bias_of_a_rare_class():
     loss, _ = wi.softmax_cross_entropy(np.broadcast_to(b, (len(labels), 2)), labels)
     assert float(loss) == pytest.approx(-(pi * np.log(pi) + (1 - pi) * np.log(1 - pi)), rel=1e-9)
     assert b[1] - b[0] == pytest.approx(np.log(pi / (1 - pi)))
+
+
+@pytest.mark.parametrize("prior", [[0.1] * 10, [0.5, 0.3, 0.2]])
+def test_second_order_excess_loss_of_random_logits(prior):
+    # ex-ch7-second-order: logits b + eps, eps with second moment s^2, independent of the label:
+    # E[loss] - L(b) = s^2 / 2 (1 - sum p_k^2) + O(s^4), with p = softmax(b) = prior here
+    prior = np.array(prior)
+    K, n, s = len(prior), 400_000, 0.2
+    gen = np.random.default_rng(0)
+    labels = gen.choice(K, size=n, p=prior)
+    b = np.log(prior)
+    base, _ = wi.softmax_cross_entropy(np.broadcast_to(b, (n, K)), labels)
+    loss, _ = wi.softmax_cross_entropy(b + s * gen.standard_normal((n, K)), labels)
+    predicted = s**2 / 2 * (1 - np.sum(prior**2))
+    # the O(s^4) term is below 3% of the prediction at s = 0.2; the sampling error of 400k examples is ~1%
+    assert float(loss) - float(base) == pytest.approx(predicted, rel=0.06)
+
+
+def test_small_output_weights_start_at_log_K():
+    # the chapter's "He x 0.01" output layer: the initial loss is log K up to a few hundredths of a nat
+    data = wi.load_dataset("digits", rng=0)
+    net = wi.MLP([64, 64, 64, 10], activation="relu", weight_init="he_normal", seeds=range(20))
+    loss_he, _ = wi.evaluate(net, data.X_train, data.y_train)
+    net.weights[-1] *= 0.01
+    loss_small, _ = wi.evaluate(net, data.X_train, data.y_train)
+    assert np.all(np.abs(loss_small - np.log(10)) < 0.02)
+    assert loss_he.mean() > np.log(10) + 0.2          # He output weights: a clear excess
+
+
+def test_constant_bias_draws_no_random_numbers():
+    # the chapter pairs networks that differ only in a constant bias (and sets it in place): same weights
+    sizes = [64, 32, 32, 10]
+    nets = [wi.MLP(sizes, activation="relu", weight_init="he_normal",
+                   bias_init=wi.get_initializer("constant", value=beta), seeds=[0, 3]) for beta in (0.0, 0.1)]
+    for w0, w1 in zip(nets[0].weights, nets[1].weights):
+        np.testing.assert_array_equal(w0, w1)
+    assert all(np.all(b == 0.1) for b in nets[1].biases)
+
+
+@pytest.mark.parametrize("beta, v", [(0.01, 2.0), (0.1, 0.5), (0.1, 3.0)])
+def test_firing_recursion_needs_few_grid_points(beta, v):
+    # the chapter evaluates E[relu(beta + u)^2], u ~ N(0, v), on 4000 grid cells instead of the default 100000
+    f = lambda u: np.maximum(beta + u, 0.0) ** 2
+    fine = wi.theory.gaussian_expectation(f, v)
+    coarse = wi.theory.gaussian_expectation(f, v, points=4000)
+    assert coarse == pytest.approx(fine, rel=1e-6)
+    # closed form: (beta^2 + v) Phi(beta / sqrt v) + beta sqrt(v) phi(beta / sqrt v)
+    t = beta / math.sqrt(v)
+    exact = (beta**2 + v) * _normal_cdf(t) + beta * math.sqrt(v) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi)
+    assert fine == pytest.approx(exact, rel=1e-7)
