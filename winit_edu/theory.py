@@ -209,7 +209,13 @@ def gradient_factors(depth, activation, sigma_w2, q0=1.0, sigma_b2=0.0):
     Parameters
     ----------
     depth, activation, sigma_w2, q0, sigma_b2
-        As in :func:`propagate_second_moment`.
+        As in :func:`propagate_second_moment`. With one ``sigma_w2`` per
+        layer, ``chi_l`` pairs layer ``l``'s pre-activation with layer
+        ``l``'s own ``sigma_w2[l]``; the factor the gradient actually picks up
+        between layers ``l + 1`` and ``l`` uses the weights of layer
+        ``l + 1`` (``sigma_w2[l + 1]``, for equal widths), which differs when
+        the layers are scaled differently: shift the values, or multiply in
+        the notebook (chapter 5 of the book shows how).
 
     Returns
     -------
