@@ -1,0 +1,206 @@
+"""Chapter 20 (the recipe of a modern transformer): the formulas of the chapter, checked by simulation.
+
+The helpers repeat the notebook's (book/20_transformer_recipe.ipynb): a pre-norm ResidualMLP with
+GPT-2's tanh-GELU, the residual stream written out, and eq. (eq-ch20-increment) summed over the branches.
+"""
+import math
+
+import numpy as np
+import pytest
+
+import winit_edu as wi
+
+SIGMA, EPS = 0.02, 1e-5
+C_GELU = math.sqrt(2 / math.pi)
+TOKENS = np.eye(64)[:32]            # 32 different one-hot tokens: the embedding is a lookup, E[x_0^2] = sigma^2
+
+
+def gelu_tanh(z):
+    return 0.5 * z * (1.0 + np.tanh(C_GELU * (z + 0.044715 * z * z * z)))
+
+
+def gelu_tanh_df(z, h):
+    t = np.tanh(C_GELU * (z + 0.044715 * z * z * z))
+    return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * C_GELU * (1.0 + 3 * 0.044715 * z * z)
+
+
+GELU = wi.Activation("gelu_tanh", gelu_tanh, gelu_tanh_df)
+
+
+def stack(width, K, seeds, s_in=SIGMA, s_last=None, dtype="float64", **kwargs):
+    normal = wi.get_initializer("normal", std=s_in)
+    last = normal if s_last is None else wi.get_initializer("normal", std=s_last)
+    return wi.ResidualMLP(64, width, K, 64, activation=GELU, norm="layer", weight_init=normal, last_init=last,
+                          seeds=seeds, dtype=dtype, **kwargs)
+
+
+def layer_norm(x, eps=EPS):
+    c = x - x.mean(axis=-1, keepdims=True)
+    return c / np.sqrt((c * c).mean(axis=-1, keepdims=True) + eps)
+
+
+def residual_stream(net, X, eps=EPS):
+    W, b, m = net.weights, net.biases, net.branch_depth
+    x = np.asarray(X, dtype=W[0].dtype) @ W[0] + b[0][:, None, :]
+    stream = [x]
+    for k in range(net.n_blocks):
+        a = layer_norm(x, eps)
+        for j in range(m):
+            l = 1 + k * m + j
+            z = a @ W[l] + b[l][:, None, :]
+            a = net.activation.f(z) if j < m - 1 else z
+        x = x + net.branch_scale[:, None, None] * a
+        stream.append(x)
+    return stream
+
+
+def mean_square(stream):
+    return np.stack([np.mean(x.astype(np.float64) ** 2, axis=(1, 2)) for x in stream], axis=1)
+
+
+def G(q):
+    return wi.theory.gaussian_expectation(lambda z: gelu_tanh(z) ** 2, q)
+
+
+def predicted_stream(K, width, hidden, s_in, s_last, q0, eps=EPS):
+    q = [q0]
+    for _ in range(K):
+        r = q[-1] / (q[-1] + eps)
+        q.append(q[-1] + hidden * s_last**2 * G(width * s_in**2 * r))
+    return np.array(q)
+
+
+def expected_log_sum_exp(s2, V, n, seed):
+    z = math.sqrt(s2) * np.random.default_rng(seed).standard_normal((n, V))
+    top = z.max(axis=1, keepdims=True)
+    lse = top[:, 0] + np.log(np.exp(z - top).sum(axis=1))
+    return lse.mean(), lse.std(ddof=1) / math.sqrt(n)
+
+
+def test_gelu_tanh_derivative_and_closeness_to_the_exact_gelu():
+    z = np.linspace(-6, 6, 241)
+    numeric = (gelu_tanh(z + 1e-6) - gelu_tanh(z - 1e-6)) / 2e-6
+    np.testing.assert_allclose(gelu_tanh_df(z, gelu_tanh(z)), numeric, atol=1e-8)
+    exact = wi.get_activation("gelu")
+    assert np.abs(gelu_tanh(z) - exact.f(z)).max() < 1e-3      # the tanh form is GPT-2's approximation
+
+
+def test_the_helper_is_the_networks_forward_pass():
+    net = stack(32, 3, [0, 1], s_last=SIGMA / math.sqrt(3))
+    logits = layer_norm(residual_stream(net, TOKENS)[-1]) @ net.weights[-1] + net.biases[-1][:, None, :]
+    np.testing.assert_allclose(logits, net.forward(TOKENS), rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("scaled", [False, True])
+def test_every_branch_adds_the_predicted_energy(scaled):
+    # eq. (eq-ch20-increment): E[q_(k+1) - q_k | x_k] = s_last^2 n_h G(d s_in^2 r_k), exact for Gaussian weights.
+    # Width 128, 6 branches, 8 seeds: 48 increments; their mean ratio to the prediction is 1 within 4 SE and 4%.
+    K, width = 6, 128
+    s_last = SIGMA / math.sqrt(K) if scaled else SIGMA
+    net = stack(width, K, range(8), s_last=s_last, dtype="float32")
+    q = mean_square(residual_stream(net, TOKENS))
+    pred = predicted_stream(K, width, width, SIGMA, s_last, SIGMA**2)
+    ratio = (np.diff(q, axis=1) / np.diff(pred)).ravel()
+    se = ratio.std(ddof=1) / math.sqrt(ratio.size)
+    assert abs(ratio.mean() - 1) < 4 * se and abs(ratio.mean() - 1) < 0.04
+
+
+def test_the_hidden_width_enters_the_increment_linearly():
+    # one branch with n_h = 4d hidden units (GPT-2's MLP), inputs normalized by LayerNorm: E|F|^2 / d = s2^2 n_h G(d s1^2)
+    rng = np.random.default_rng(0)
+    d, n_h, s1, s2 = 96, 384, 0.05, 0.03
+    u = layer_norm(rng.standard_normal((64, d)), eps=0.0)       # |u|^2 = d exactly
+    samples = []
+    for _ in range(40):
+        W1, W2 = s1 * rng.standard_normal((d, n_h)), s2 * rng.standard_normal((n_h, d))
+        samples.append(np.mean((gelu_tanh(u @ W1) @ W2) ** 2))
+    samples = np.array(samples)
+    pred = s2**2 * n_h * G(d * s1**2)
+    assert abs(samples.mean() / pred - 1) < 4 * samples.std(ddof=1) / math.sqrt(samples.size) / pred
+
+
+def test_scaled_stream_does_not_grow_with_depth_and_unscaled_grows_linearly():
+    # eq. (eq-ch20-stream) and (eq-ch20-scaled): q_K = q_0 + K v without the scaling, q_0 + v with it.
+    width, seeds = 128, range(4)
+    final = {}
+    for K in (4, 32):
+        scaled = stack(width, K, seeds, s_last=SIGMA / math.sqrt(K), dtype="float32")
+        final[K] = mean_square(residual_stream(scaled, TOKENS))[:, -1].mean()
+        pred = predicted_stream(K, width, width, SIGMA, SIGMA / math.sqrt(K), SIGMA**2)[-1]
+        assert abs(final[K] / pred - 1) < 0.06
+    assert abs(final[32] / final[4] - 1) < 0.08                  # independent of depth
+    unscaled = stack(width, 32, seeds, dtype="float32")
+    q = mean_square(residual_stream(unscaled, TOKENS)).mean(axis=0)
+    pred = predicted_stream(32, width, width, SIGMA, SIGMA, SIGMA**2)
+    assert np.all(np.abs(q[1:] / pred[1:] - 1) < 0.06)
+    assert abs((q[32] - q[0]) / (q[4] - q[0]) - 8) < 0.5          # linear in K
+
+
+def test_the_scaling_is_a_louder_embedding():
+    # eq. (eq-ch20-louder): with eps = 0 the scaled stack and the unscaled stack with a sqrt(K) times louder
+    # embedding have the same logits (LayerNorm is scale invariant); with eps = 1e-5 they differ by < 2%.
+    K, width, seeds = 12, 64, [0, 1]
+    scaled = stack(width, K, seeds, s_last=SIGMA / math.sqrt(K))
+    louder = stack(width, K, seeds)
+    louder.weights[0] *= math.sqrt(K)
+
+    def logits(net, eps):
+        return layer_norm(residual_stream(net, TOKENS, eps)[-1], eps) @ net.weights[-1]
+
+    a, b = logits(scaled, 0.0), logits(louder, 0.0)
+    assert np.abs(a - b).max() < 1e-10 * np.abs(a).max()
+    a, b = logits(scaled, EPS), logits(louder, EPS)
+    assert np.abs(a - b).max() < 0.02 * np.abs(a).max()
+
+
+@pytest.mark.parametrize("s2, V", [(0.0256, 10), (0.1, 10), (0.3072, 10), (0.3072, 1000)])
+def test_loss_at_step0_expansion(s2, V):
+    # eq. (eq-ch20-loss0): E[ln sum exp z] = ln V + s^2/2 (1 - 1/V) + O(s^4), checked against Monte Carlo
+    mc, se = expected_log_sum_exp(s2, V, n=200_000 // V * 10, seed=1)
+    approx = math.log(V) + s2 / 2 * (1 - 1 / V)
+    assert abs(mc - approx) < 4 * se + 0.003
+
+
+def test_loss_at_step0_large_vocabulary():
+    # for V large, ln V + s^2 / 2 holds beyond small s^2 (law of large numbers)
+    mc, se = expected_log_sum_exp(0.64, 50257, n=30, seed=2)
+    assert abs(mc - (math.log(50257) + 0.32)) < 4 * se + 0.003
+
+
+def test_loss_at_step0_of_a_small_read_out():
+    # a width-64 stack whose read-out is N(0, 0.02^2): logits of variance 64 * 0.02^2, loss at step 0 from eq. (eq-ch20-loss0)
+    X = np.random.default_rng(3).standard_normal((400, 64))
+    y = np.random.default_rng(4).integers(0, 10, 400)
+    net = wi.ResidualMLP(64, 64, 4, 10, activation=GELU, norm="layer", seeds=range(10),
+                         weight_init=wi.get_initializer("normal", std=SIGMA))
+    loss0 = wi.evaluate(net, X, y)[0]
+    pred = math.log(10) + 64 * SIGMA**2 / 2 * (1 - 1 / 10)
+    assert abs(loss0.mean() - pred) < 4 * loss0.std(ddof=1) / math.sqrt(loss0.size) + 0.002
+
+
+def test_layer_norm_gain_is_a_first_layer_scale():
+    # gain gamma (bias 0) in front of the branch = its first matrix times gamma; the increment uses G(gamma^2 d s1^2)
+    rng = np.random.default_rng(5)
+    u, W1, W2 = rng.standard_normal((8, 16)), rng.standard_normal((16, 16)), rng.standard_normal((16, 16))
+    np.testing.assert_allclose(gelu_tanh((2.0 * u) @ W1) @ W2, gelu_tanh(u @ (2.0 * W1)) @ W2, rtol=1e-12)
+    K, width, gamma = 12, 128, 2.0
+    net = wi.ResidualMLP(64, width, K, 64, activation=GELU, norm="layer", seeds=range(4), dtype="float32",
+                         weight_init=wi.get_initializer("normal", std=SIGMA),
+                         branch_init=wi.get_initializer("normal", std=gamma * SIGMA),
+                         last_init=wi.get_initializer("normal", std=SIGMA / math.sqrt(K)))
+    q = mean_square(residual_stream(net, TOKENS))[:, -1].mean()
+    pred = predicted_stream(K, width, width, gamma * SIGMA, SIGMA / math.sqrt(K), SIGMA**2)[-1]
+    assert abs(q / pred - 1) < 0.06
+
+
+def test_wang_init_adds_energy_that_falls_like_one_over_depth():
+    # GPT-NeoX: small_init sqrt(2/(5d)) inside, wang_init 2/(L sqrt d) on the outputs; one branch per layer:
+    # the L branches add 4 G(2/5) / L
+    width, added = 128, {}
+    for L in (4, 16):
+        net = stack(width, L, range(4), s_in=math.sqrt(2 / (5 * width)), s_last=2 / (L * math.sqrt(width)),
+                    dtype="float32")
+        q = mean_square(residual_stream(net, TOKENS))
+        added[L] = (q[:, -1] - q[:, 0]).mean()
+        assert abs(added[L] / (4 * G(0.4) / L) - 1) < 0.1
+    assert abs(added[4] / added[16] - 4) < 0.4
