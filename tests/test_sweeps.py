@@ -191,8 +191,8 @@ def test_layer_norm_makes_the_hidden_signal_independent_of_the_weight_scale():
         np.testing.assert_allclose(z.var(axis=-1), 1.0, rtol=1e-3)   # eps = 1e-5 against variances of ~0.06 and more
     # same draws up to the factor 100: the first normalized layer is the same (eps aside)
     np.testing.assert_allclose(t_small.pre_activations[0], t_large.pre_activations[0], rtol=1e-2, atol=1e-3)
-    with pytest.raises(ValueError, match="norm must be None or 'layer'"):
-        MLP([2, 3, 2], norm="batch")
+    with pytest.raises(ValueError, match="norm must be None, 'layer' or 'batch'"):
+        MLP([2, 3, 2], norm="group")
     with pytest.raises(ValueError, match="nets must agree in norm"):
         MLP.concatenate([MLP([2, 3, 2]), MLP([2, 3, 2], norm="layer")])
     assert small.member(0).norm == "layer"

@@ -225,6 +225,38 @@ def test_report_when_nothing_diverged(xor):
     assert hist.report() == "all 2 runs stayed finite"
 
 
+@pytest.mark.parametrize("index, picked", [(slice(1, 3), [1, 2]), ([2, 0], [2, 0]), (1, [1]), (-1, [2]),
+                                           (np.array([True, False, True]), [0, 2])])
+def test_members_restricts_every_per_member_array(xor, index, picked):
+    X, y = xor
+    hist = train(diverging_ensemble([0, 1, 2]), X, y, grad_norm=True, X_val=X[:50], y_val=y[:50], **TRAIN)
+    assert hist.diverged.tolist() == [False, True, False] and hist.grad_norm.size
+    part = hist.members(index)
+    assert isinstance(part, History) and part.seeds == [hist.seeds[i] for i in picked]
+    for name in ("step_loss", "train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+        np.testing.assert_array_equal(getattr(part, name), getattr(hist, name)[:, picked])
+    np.testing.assert_array_equal(part.grad_norm, hist.grad_norm[..., picked])
+    np.testing.assert_array_equal(part.diverged_step, hist.diverged_step[picked])
+    np.testing.assert_array_equal(part.diverged_layer, hist.diverged_layer[picked])
+    assert part.diverged_quantity == [hist.diverged_quantity[i] for i in picked]
+    np.testing.assert_array_equal(part.eval_steps, hist.eval_steps)
+    part.step_loss[...] = 0.0
+    assert not (hist.step_loss == 0).all()                              # copies: the original is unchanged
+
+
+def test_members_of_a_history_without_validation_or_gradient_norms(xor):
+    X, y = xor
+    hist = train(MLP([2, 4, 2], seeds=[0, 1, 2, 3]), X, y, epochs=1, batch_size=50)
+    part = hist.members(slice(2, 4))
+    assert part.seeds == [2, 3] and part.val_loss.size == 0 and part.grad_norm.size == 0
+    assert part.report() == "all 2 runs stayed finite"
+    for bad, error, match in ((slice(4, 6), ValueError, "selects no member"), ([], ValueError, "selects no member"),
+                              ([4], ValueError, r"must be in \[-4, 4\)"), (1.5, TypeError, "index must be an int"),
+                              (np.ones(3, bool), ValueError, "one entry per member")):
+        with pytest.raises(error, match=match):
+            hist.members(bad)
+
+
 # --- evaluate -------------------------------------------------------------------------------------
 
 def test_evaluate(xor):

@@ -46,23 +46,37 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._checks import check_array, check_dtype, check_int
-from .activations import get_activation
+from .activations import Activation, get_activation
 from .losses import get_loss
 from .registry import get_initializer
 from .rng import seed_streams  # defined in winit_edu.rng since 0.1; still importable from here
 
 
-def _layer_norm(z, eps=1e-5):
-    """``(z - mean) / sqrt(var + eps)`` over the last axis, and the ``1 / sqrt(var + eps)`` backward needs."""
-    centred = z - z.mean(axis=-1, keepdims=True)
-    inv_std = 1.0 / np.sqrt((centred * centred).mean(axis=-1, keepdims=True) + eps)
+NORM_EPS = 1e-5  #: the ``eps`` of both normalizations, PyTorch's default for ``nn.LayerNorm`` and ``nn.BatchNorm1d``
+NORM_MOMENTUM = 0.1  #: the weight of the new batch in the running statistics, PyTorch's ``nn.BatchNorm1d`` default
+
+
+def _layer_norm(z, eps=NORM_EPS, axis=-1):
+    """``(z - mean) / sqrt(var + eps)`` over ``axis`` (biased variance), and the ``1 / sqrt(var + eps)`` backward needs.
+
+    ``axis=-1`` (the units) is layer normalization; ``axis=1`` of an ``(S, B, n)`` array (the examples of the
+    batch) is batch normalization with batch statistics.
+    """
+    centred = z - z.mean(axis=axis, keepdims=True)
+    inv_std = 1.0 / np.sqrt((centred * centred).mean(axis=axis, keepdims=True) + eps)
     centred *= inv_std
     return centred, inv_std
 
 
-def _layer_norm_backward(g, z_hat, inv_std):
-    """``dL/dz`` from ``dL/dz_hat``: ``inv_std * (g - mean(g) - z_hat * mean(g * z_hat))`` over the units."""
-    return inv_std * (g - g.mean(axis=-1, keepdims=True) - z_hat * (g * z_hat).mean(axis=-1, keepdims=True))
+def _layer_norm_backward(g, z_hat, inv_std, axis=-1):
+    """``dL/dz`` from ``dL/dz_hat``: ``inv_std * (g - mean(g) - z_hat * mean(g * z_hat))`` over ``axis``."""
+    return inv_std * (g - g.mean(axis=axis, keepdims=True) - z_hat * (g * z_hat).mean(axis=axis, keepdims=True))
+
+
+def _check_training(training):
+    if not isinstance(training, (bool, np.bool_)):
+        raise TypeError(f"training must be True or False, got {type(training).__name__}")
+    return bool(training)
 
 
 @dataclass
@@ -82,6 +96,15 @@ class Trace:
         The back-propagated gradients ``dL/dz_l`` (empty after forward only).
     grad_weights, grad_biases : list of arrays
         ``dL/dW_l`` and ``dL/db_l``.
+    norm_statistics : str
+        Which statistics normalized the hidden layers: ``""`` (no
+        normalization), ``"example"`` (layer norm: each example over its
+        units), ``"batch"`` (batch norm, training mode: the statistics of this
+        batch) or ``"running"`` (batch norm, inference mode: the running
+        statistics).
+    grad_norm_gains, grad_norm_biases : list of arrays
+        ``dL/dgamma_l`` and ``dL/dbeta_l`` of the hidden layers (with
+        ``norm_affine=True`` and a backward pass; empty otherwise).
     """
 
     pre_activations: list = field(default_factory=list)
@@ -89,6 +112,9 @@ class Trace:
     grad_pre_activations: list = field(default_factory=list)
     grad_weights: list = field(default_factory=list)
     grad_biases: list = field(default_factory=list)
+    norm_statistics: str = ""
+    grad_norm_gains: list = field(default_factory=list)
+    grad_norm_biases: list = field(default_factory=list)
 
 
 def _seeds(seeds):
@@ -101,6 +127,50 @@ def _seeds(seeds):
         repeated = sorted({s for s in seeds if seeds.count(s) > 1})
         raise ValueError(f"seeds must be distinct (a repeated seed gives identical members), got {repeated} twice")
     return seeds
+
+
+def _check_joinable(nets, cls, kind, attributes):
+    """``nets`` as a non-empty list of ``cls`` instances that agree in every one of ``attributes``.
+
+    What ``concatenate`` checks before it joins the members of several networks
+    (``kind`` names the class in messages, e.g. ``"an MLP"``). Activations are
+    compared by name.
+
+    Raises
+    ------
+    TypeError
+        If an element of ``nets`` is not a ``cls``.
+    ValueError
+        If ``nets`` is not a non-empty list or tuple, or a network differs
+        from ``nets[0]`` in one of ``attributes``.
+    """
+    nets = list(nets) if isinstance(nets, (list, tuple)) else None
+    if not nets:
+        raise ValueError(f"nets must be a non-empty list of {cls.__name__}")
+    for k, net in enumerate(nets):
+        if not isinstance(net, cls):
+            raise TypeError(f"nets[{k}] must be {kind}, got {type(net).__name__}")
+    for k, net in enumerate(nets[1:], start=1):
+        for what in attributes:
+            a, b = _by_name(getattr(nets[0], what)), _by_name(getattr(net, what))
+            if a != b:
+                raise ValueError(f"nets must agree in {what}: nets[0] has {a!r}, nets[{k}] has {b!r}")
+    return nets
+
+
+def _by_name(value):
+    """An activation (or a list of them) as its name, to compare and print; any other value as it is."""
+    if isinstance(value, (list, tuple)):
+        return [_by_name(v) for v in value]
+    return value.name if isinstance(value, Activation) else value
+
+
+def _joined_parameters(nets):
+    """The seeds, and every layer's weights and biases, of ``nets`` joined along the ensemble axis (new arrays)."""
+    seeds = [s for net in nets for s in net.seeds]
+    weights = [np.concatenate([net.weights[l] for net in nets]) for l in range(nets[0].n_layers)]
+    biases = [np.concatenate([net.biases[l] for net in nets]) for l in range(nets[0].n_layers)]
+    return seeds, weights, biases
 
 
 class MLP:
@@ -131,12 +201,52 @@ class MLP:
         :func:`winit_edu.ordered.ordered_matmul` computes every entry by the
         same operations, so that equal units stay equal to the bit on any
         machine (much slower).
-    norm : {None, "layer"}, default None
-        ``"layer"`` normalizes every hidden pre-activation vector over its
-        units before the nonlinearity, ``(z - mean(z)) / sqrt(var(z) + 1e-5)``
-        per example (layer normalization, Ba, Kiros and Hinton 2016, without
-        its learnable gain and bias); :attr:`Trace.pre_activations` then
-        holds the normalized values. The output layer is never normalized.
+    norm : {None, "layer", "batch"}, default None
+        Normalize every hidden pre-activation ``z = h W + b`` before the
+        nonlinearity (the output layer is never normalized):
+        ``z_hat = (z - mean) / sqrt(var + 1e-5)`` with the biased variance.
+
+        * ``"layer"``: layer normalization (Ba, Kiros and Hinton 2016), the
+          mean and variance of each example over its units. The same in
+          training and inference.
+        * ``"batch"``: batch normalization (Ioffe and Szegedy 2015), the mean
+          and variance of each unit over the examples of the batch, per
+          member. In training mode (``forward(X, training=True)``, which
+          :func:`~winit_edu.training.train` uses for its steps) the batch
+          statistics normalize, and the running statistics are updated as
+          ``running = (1 - 0.1) * running + 0.1 * batch``, with the
+          *unbiased* batch variance (``* B / (B - 1)``); a batch of one
+          example is refused. In inference mode (the default of
+          :meth:`forward` and :meth:`trace`, and what
+          :func:`~winit_edu.training.evaluate` and the evaluations inside
+          ``train`` use) the running statistics normalize, which start at
+          mean 0 and variance 1. This is PyTorch's ``model.train()`` /
+          ``model.eval()``.
+
+        :attr:`Trace.pre_activations` holds the values the nonlinearity
+        receives (normalized, then scaled and shifted with ``norm_affine``).
+
+        How the frameworks spell it: ``"layer"`` is PyTorch's
+        ``nn.LayerNorm(n, eps=1e-5, elementwise_affine=norm_affine)`` and
+        Keras' ``LayerNormalization(epsilon=1e-5, center=norm_affine,
+        scale=norm_affine)`` (Keras' default epsilon is 1e-3, and its
+        ``center`` and ``scale`` default to True, i.e. affine on).
+        ``"batch"`` is PyTorch's ``nn.BatchNorm1d(n, eps=1e-5,
+        momentum=0.1, affine=norm_affine)``, all PyTorch's defaults, and
+        Keras' ``BatchNormalization(momentum=0.9, epsilon=1e-5,
+        center=norm_affine, scale=norm_affine)``: Keras'
+        ``momentum`` is the weight of the *old* value (its default 0.99 is
+        PyTorch's 0.01), its default epsilon is 1e-3, and it updates the
+        moving variance with the biased batch variance.
+    norm_affine : bool, default False
+        Learnable gain ``gamma`` and bias ``beta`` per unit of every
+        normalized layer, ``y = gamma * z_hat + beta``, trained by
+        :func:`~winit_edu.training.train` like every other parameter (needs
+        ``norm``).
+    norm_gain : float or sequence of float, optional
+        Initial ``gamma`` (default 1.0; ``beta`` starts at 0), one value or
+        one per hidden layer; 0 is the "zero-gamma" start of Goyal et al.
+        (2017). Only with ``norm_affine=True``.
 
     Attributes
     ----------
@@ -149,6 +259,18 @@ class MLP:
         overwritten by the next one.
     grad_biases : list of arrays
         ``dL/db_l`` of the last :meth:`backward`.
+    norm_gains, norm_biases : list of arrays
+        With ``norm_affine=True``: ``gamma_l`` and ``beta_l`` of every hidden
+        layer, shape ``(S, n_{l+1})`` (empty lists otherwise).
+    grad_norm_gains, grad_norm_biases : list of arrays
+        Their gradients from the last :meth:`backward`.
+    running_means, running_vars : list of arrays
+        With ``norm="batch"``: the running mean and (unbiased) variance of
+        every hidden unit, per member, shape ``(S, n_{l+1})``; updated in
+        place by every ``forward(..., training=True)`` (empty lists
+        otherwise).
+    norm_eps, norm_momentum : float
+        1e-5 and 0.1 (PyTorch's defaults); they may be changed on a network.
 
     Raises
     ------
@@ -162,10 +284,19 @@ class MLP:
     >>> net = MLP([2, 16, 16, 3], activation="relu", weight_init="he_normal", seeds=[0, 1])
     >>> net.forward(np.zeros((5, 2))).shape
     (2, 5, 3)
+
+    Batch normalization with learnable gain and bias, in both modes:
+
+    >>> bn = MLP([2, 8, 3], activation="relu", weight_init="he_normal", norm="batch", norm_affine=True)
+    >>> X = np.random.default_rng(0).normal(size=(16, 2))
+    >>> train_out = bn.forward(X, training=True)   # batch statistics; updates the running ones
+    >>> eval_out = bn.forward(X)                    # running statistics (inference)
+    >>> [p.shape for p in bn.parameters()]          # W_1, b_1, W_2, b_2, then gamma_1, beta_1
+    [(1, 2, 8), (1, 8), (1, 8, 3), (1, 3), (1, 8), (1, 8)]
     """
 
     def __init__(self, sizes, activation="tanh", weight_init="glorot_uniform", bias_init="zeros",
-                 seeds=0, dtype="float64", matmul=None, norm=None):
+                 seeds=0, dtype="float64", matmul=None, norm=None, norm_affine=False, norm_gain=None):
         if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__") or len(sizes) < 2:
             raise ValueError(f"sizes must list at least an input and an output width, got {sizes!r}")
         self.sizes = [check_int(n, name="sizes", min_value=1) for n in sizes]
@@ -175,9 +306,17 @@ class MLP:
         if matmul is not None and not callable(matmul):
             raise TypeError(f"matmul must be a callable like numpy.matmul, or None, got {type(matmul).__name__}")
         self.matmul = np.matmul if matmul is None else matmul
-        if norm not in (None, "layer"):
-            raise ValueError(f"norm must be None or 'layer', got {norm!r}")
+        if norm not in (None, "layer", "batch"):
+            raise ValueError(f"norm must be None, 'layer' or 'batch', got {norm!r}")
         self.norm = norm
+        if not isinstance(norm_affine, (bool, np.bool_)):
+            raise TypeError(f"norm_affine must be True or False, got {type(norm_affine).__name__}")
+        if norm_affine and norm is None:
+            raise ValueError("norm_affine=True needs a normalization: pass norm='layer' or norm='batch'")
+        if norm_gain is not None and not norm_affine:
+            raise ValueError("norm_gain is the initial gain of norm_affine=True; without it there is no gain")
+        self.norm_affine = bool(norm_affine)
+        self.norm_eps, self.norm_momentum = NORM_EPS, NORM_MOMENTUM
         acts = activation if isinstance(activation, (list, tuple)) else [activation] * (n_layers - 1)
         if len(acts) != n_layers - 1:
             raise ValueError(f"activation must be one value or {n_layers - 1} values (one per hidden layer), got {len(acts)}")
@@ -197,8 +336,36 @@ class MLP:
         self.weights = [np.stack([m[l] for m in members_w]).astype(self.dtype) for l in range(n_layers)]
         self.biases = [np.stack([m[l] for m in members_b]).astype(self.dtype) for l in range(n_layers)]
         self.grad_weights, self.grad_biases = [], []
+        hidden = self.sizes[1:-1]
+        gains = self._norm_gains(1.0 if norm_gain is None else norm_gain, len(hidden))
+        S = len(self.seeds)
+        self.norm_gains = [np.full((S, n), g, dtype=self.dtype) for g, n in zip(gains, hidden)] if norm_affine else []
+        self.norm_biases = [np.zeros((S, n), dtype=self.dtype) for n in hidden] if norm_affine else []
+        self.grad_norm_gains, self.grad_norm_biases = [], []
+        self.running_means = [np.zeros((S, n), dtype=self.dtype) for n in hidden] if norm == "batch" else []
+        self.running_vars = [np.ones((S, n), dtype=self.dtype) for n in hidden] if norm == "batch" else []
         self._inputs = self._pre = self._post = self._masks = None  # what the last forward pass saw, for backward
+        self._hat, self._inv_std, self._training = {}, {}, False
         self._work = {}  # (name, layer) -> array reused across steps; see "Memory" in the module docstring
+
+    @staticmethod
+    def _norm_gains(norm_gain, n_hidden):
+        """``norm_gain`` as one finite number per hidden layer."""
+        if np.ndim(norm_gain) == 0:
+            gains = [norm_gain] * n_hidden
+        else:
+            gains = list(norm_gain)
+            if len(gains) != n_hidden:
+                raise ValueError(f"norm_gain must be one value or {n_hidden} values (one per hidden layer), "
+                                 f"got {len(gains)}")
+        out = []
+        for g in gains:
+            if isinstance(g, (bool, np.bool_)) or not isinstance(g, (int, float, np.integer, np.floating)):
+                raise TypeError(f"norm_gain must be a real number, got {type(g).__name__}")
+            if not np.isfinite(g):
+                raise ValueError(f"norm_gain must be finite, got {g}")
+            out.append(float(g))
+        return out
 
     def _draw(self, init, shape, rng, name):
         """One parameter array from ``init``, checked: a custom initializer may return anything."""
@@ -232,8 +399,32 @@ class MLP:
         return len(self.weights)
 
     def parameters(self):
-        """All parameter arrays, weights then biases, layer by layer."""
-        return [p for pair in zip(self.weights, self.biases) for p in pair]
+        """All parameter arrays: weights and biases layer by layer, then the norm gains and biases.
+
+        The order is ``W_1, b_1, ..., W_L, b_L`` and, with
+        ``norm_affine=True``, ``gamma_1, beta_1, ..., gamma_{L-1},
+        beta_{L-1}`` after them, so the first ``2 L`` entries alternate weights
+        and biases with or without normalization (``[0:2 L:2]`` are the
+        weights). The running statistics of batch normalization are not
+        parameters (no gradient).
+        """
+        return ([p for pair in zip(self.weights, self.biases) for p in pair]
+                + [p for pair in zip(self.norm_gains, self.norm_biases) for p in pair])
+
+    def gradients(self):
+        """The gradients of the last :meth:`backward`, in the order of :meth:`parameters`.
+
+        The network's own arrays, overwritten by the next ``backward``.
+
+        Raises
+        ------
+        RuntimeError
+            Before any :meth:`backward`.
+        """
+        if not self.grad_weights:
+            raise RuntimeError("call backward before gradients")
+        return ([g for pair in zip(self.grad_weights, self.grad_biases) for g in pair]
+                + [g for pair in zip(self.grad_norm_gains, self.grad_norm_biases) for g in pair])
 
     def member(self, index):
         """A new one-member :class:`MLP` holding a copy of member ``index``'s parameters.
@@ -257,9 +448,13 @@ class MLP:
             raise ValueError(f"index must be in [-{self.n_members}, {self.n_members}), got {index}")
         index %= self.n_members
         single = MLP(self.sizes, activation=self.activations, weight_init="zeros", bias_init="zeros",
-                     seeds=self.seeds[index], dtype=self.dtype, matmul=self.matmul, norm=self.norm)
+                     seeds=self.seeds[index], dtype=self.dtype, matmul=self.matmul, norm=self.norm,
+                     norm_affine=self.norm_affine)
         single.weights = [w[index:index + 1].copy() for w in self.weights]
         single.biases = [b[index:index + 1].copy() for b in self.biases]
+        for name in ("norm_gains", "norm_biases", "running_means", "running_vars"):
+            setattr(single, name, [a[index:index + 1].copy() for a in getattr(self, name)])
+        single.norm_eps, single.norm_momentum = self.norm_eps, self.norm_momentum
         return single
 
     @classmethod
@@ -278,8 +473,11 @@ class MLP:
         Parameters
         ----------
         nets : sequence of MLP
-            At least one, all with the same sizes, activations, dtype and
-            matmul.
+            At least one, all with the same sizes, activations, dtype,
+            matmul, ``norm``, ``norm_affine``, ``norm_eps`` and
+            ``norm_momentum``. The normalization gains (``norm_gain``), their
+            biases and the running statistics may differ; they are
+            concatenated member by member like the weights.
 
         Returns
         -------
@@ -292,7 +490,8 @@ class MLP:
             If an element is not an :class:`MLP`.
         ValueError
             If ``nets`` is empty or the networks differ in sizes,
-            activations, dtype or matmul.
+            activations, dtype, matmul, ``norm``, ``norm_affine``,
+            ``norm_eps`` or ``norm_momentum``.
 
         Examples
         --------
@@ -302,27 +501,17 @@ class MLP:
         >>> both.seeds, both.weights[0].shape
         ([0, 1, 0, 1], (4, 4, 8))
         """
-        nets = list(nets) if isinstance(nets, (list, tuple)) else None
-        if not nets:
-            raise ValueError("nets must be a non-empty list of MLP")
-        for k, net in enumerate(nets):
-            if not isinstance(net, MLP):
-                raise TypeError(f"nets[{k}] must be an MLP, got {type(net).__name__}")
+        nets = _check_joinable(nets, MLP, "an MLP", ("sizes", "activations", "dtype", "matmul", "norm",
+                                                     "norm_affine", "norm_eps", "norm_momentum"))
         first = nets[0]
-        for k, net in enumerate(nets[1:], start=1):
-            for what, a, b in (("sizes", first.sizes, net.sizes),
-                               ("activations", [f.name for f in first.activations], [f.name for f in net.activations]),
-                               ("dtype", first.dtype, net.dtype), ("matmul", first.matmul, net.matmul),
-                               ("norm", first.norm, net.norm)):
-                if a != b:
-                    raise ValueError(f"nets must agree in {what}: nets[0] has {a!r}, nets[{k}] has {b!r}")
         joined = first.member(0)
-        joined.seeds = [s for net in nets for s in net.seeds]
-        joined.weights = [np.concatenate([net.weights[l] for net in nets]) for l in range(first.n_layers)]
-        joined.biases = [np.concatenate([net.biases[l] for net in nets]) for l in range(first.n_layers)]
+        joined.seeds, joined.weights, joined.biases = _joined_parameters(nets)
+        for name in ("norm_gains", "norm_biases", "running_means", "running_vars"):  # gains may differ per net
+            setattr(joined, name, [np.concatenate([getattr(net, name)[l] for net in nets])
+                                   for l in range(len(getattr(first, name)))])
         return joined
 
-    def forward(self, X, masks=None):
+    def forward(self, X, masks=None, training=False):
         """Run the network; remember what :meth:`backward` needs.
 
         Parameters
@@ -336,6 +525,13 @@ class MLP:
             keeps it in "inverted" dropout). :meth:`backward` multiplies the
             gradients by the same masks. :func:`winit_edu.training.train`
             draws them when given ``dropout=p``.
+        training : bool, default False
+            Only matters with ``norm="batch"``: True normalizes with the
+            statistics of this batch and updates the running statistics
+            (a training step; :func:`~winit_edu.training.train` passes it),
+            False (inference, for predictions and evaluations) normalizes with
+            the running statistics. PyTorch's ``model.train()`` and
+            ``model.eval()``.
 
         Returns
         -------
@@ -348,10 +544,15 @@ class MLP:
         ValueError
             If ``X`` has the wrong shape (also a leading axis other than the
             number of members), no rows, or non-finite values, or ``masks``
-            does not hold one array per hidden layer.
+            does not hold one array per hidden layer, or a batch norm
+            network gets a batch of one example in training mode.
         TypeError
-            If ``X`` is not an array of numbers.
+            If ``X`` is not an array of numbers, or ``training`` not a bool.
         """
+        return self._forward(X, masks, _check_training(training), update=True)
+
+    def _forward(self, X, masks, training, update):
+        """:meth:`forward`; ``update=False`` leaves the running statistics alone (for :meth:`trace`)."""
         h = check_array(X, name="X", dtype=self.dtype)
         S, n0 = self.n_members, self.sizes[0]
         if h.ndim not in (2, 3) or h.shape[-1] != n0 or (h.ndim == 3 and h.shape[0] != S) or h.shape[-2] == 0:
@@ -359,18 +560,41 @@ class MLP:
                              f"with batch >= 1, got {h.shape}")
         batch = h.shape[-2]
         last = self.n_layers - 1
+        batch_stats = self.norm == "batch" and training
+        if batch_stats and batch < 2 and last > 0:
+            raise ValueError("batch normalization in training mode needs at least 2 examples per batch "
+                             f"(the variance of one is 0), got {batch}")
         if masks is not None and (not isinstance(masks, (list, tuple)) or len(masks) != last):
             raise ValueError(f"masks must be a list of one array per hidden layer ({last}), "
                              f"got {type(masks).__name__}")
-        inputs, pre, post, inv_std = [], [], [], {}
+        inputs, pre, post, inv_std, hat = [], [], [], {}, {}
+        eps, m = self.norm_eps, self.norm_momentum
         with np.errstate(over="ignore", invalid="ignore"):  # see "Non-finite values" in the module docstring
             for l, (W, b) in enumerate(zip(self.weights, self.biases)):
                 inputs.append(h)
                 out = self._buffer("z", l, (S, batch, W.shape[-1])) if l < last else None  # the output is new
                 z = self._product(h, W, out)
                 z += b[:, None, :]
-                if self.norm == "layer" and l < last:
-                    z, inv_std[l] = _layer_norm(z)
+                if self.norm is not None and l < last:
+                    if self.norm == "layer":
+                        z, inv_std[l] = _layer_norm(z, eps)
+                    elif batch_stats:
+                        mean = z.mean(axis=1, keepdims=True)  # as _layer_norm(z, eps, axis=1), keeping the moments
+                        z = z - mean
+                        var = (z * z).mean(axis=1, keepdims=True)  # biased: it normalizes
+                        inv_std[l] = 1.0 / np.sqrt(var + eps)
+                        z *= inv_std[l]
+                        if update:  # unbiased variance for the running estimate, as PyTorch
+                            self.running_means[l] *= 1.0 - m
+                            self.running_means[l] += m * mean[:, 0]
+                            self.running_vars[l] *= 1.0 - m
+                            self.running_vars[l] += (m * batch / (batch - 1)) * var[:, 0]
+                    else:
+                        inv_std[l] = (1.0 / np.sqrt(self.running_vars[l] + eps))[:, None, :]
+                        z = (z - self.running_means[l][:, None, :]) * inv_std[l]
+                    hat[l] = z
+                    if self.norm_affine:
+                        z = z * self.norm_gains[l][:, None, :] + self.norm_biases[l][:, None, :]
                 pre.append(z)
                 if l < last:
                     h = self.activations[l].f(z)
@@ -378,6 +602,7 @@ class MLP:
                     if masks is not None:
                         h = h * masks[l]
         self._inputs, self._pre, self._post, self._masks, self._inv_std = inputs, pre, post, masks, inv_std
+        self._hat, self._training = hat, training
         return pre[-1]
 
     def backward(self, grad_output):
@@ -412,6 +637,8 @@ class MLP:
             raise ValueError(f"grad_output must have the shape of the last output {self._pre[-1].shape}, got {g.shape}")
         L = self.n_layers
         grad_w, grad_b, grad_pre = [None] * L, [None] * L, [None] * L
+        grad_gain = [None] * (L - 1) if self.norm_affine else []
+        grad_beta = [None] * (L - 1) if self.norm_affine else []
         with np.errstate(over="ignore", invalid="ignore"):  # see "Non-finite values" in the module docstring
             for l in range(L - 1, -1, -1):
                 grad_pre[l] = g
@@ -426,13 +653,30 @@ class MLP:
                     if self._masks is not None:
                         g *= self._masks[l - 1]
                     g *= self.activations[l - 1].df(self._pre[l - 1], self._post[l - 1])
-                    if self.norm == "layer":
-                        g = _layer_norm_backward(g, self._pre[l - 1], self._inv_std[l - 1])
+                    if self.norm is not None:
+                        k, z_hat = l - 1, self._hat[l - 1]
+                        if self.norm_affine:  # y = gamma * z_hat + beta
+                            grad_gain[k] = (g * z_hat).sum(axis=1)
+                            grad_beta[k] = g.sum(axis=1)
+                            g = g * self.norm_gains[k][:, None, :]
+                        if self.norm == "layer":
+                            g = _layer_norm_backward(g, z_hat, self._inv_std[k])
+                        elif self._training:  # the batch statistics depend on every example
+                            g = _layer_norm_backward(g, z_hat, self._inv_std[k], axis=1)
+                        else:  # the running statistics are constants
+                            g = g * self._inv_std[k]
         self.grad_weights, self.grad_biases = grad_w, grad_b
+        self.grad_norm_gains, self.grad_norm_biases = grad_gain, grad_beta
         return grad_w, grad_b, grad_pre
 
-    def trace(self, X, grad_output=None, labels=None, loss="cross_entropy"):
+    def trace(self, X, grad_output=None, labels=None, loss="cross_entropy", training=False):
         """Forward (and backward) pass that returns every intermediate quantity.
+
+        With ``norm="batch"``, ``training=False`` (the default) normalizes
+        with the running statistics, ``training=True`` with the statistics of
+        the batch ``X``, as the training steps do; either way the trace does
+        not update the running statistics (it is a probe).
+        :attr:`Trace.norm_statistics` says which statistics were used.
 
         Parameters
         ----------
@@ -443,6 +687,9 @@ class MLP:
         labels : array, optional
             Labels (cross-entropy) or targets (squared error).
         loss : {"cross_entropy", "squared_error"}, default "cross_entropy"
+        training : bool, default False
+            Batch statistics (True) or running statistics (False) for
+            ``norm="batch"``; no effect otherwise.
 
         Returns
         -------
@@ -454,13 +701,16 @@ class MLP:
         ValueError, TypeError
             As :meth:`forward`, :meth:`backward` and the loss.
         """
-        out = self.forward(X)
-        t = Trace(pre_activations=list(self._pre), activations=list(self._post))
+        training = _check_training(training)
+        out = self._forward(X, None, training, update=False)
+        stats = {None: "", "layer": "example", "batch": "batch" if training else "running"}[self.norm]
+        t = Trace(pre_activations=list(self._pre), activations=list(self._post), norm_statistics=stats)
         if grad_output is None and labels is not None:
             _, grad_output = get_loss(loss)(out, labels)
         if grad_output is not None:
             grad_w, grad_b, grad_pre = self.backward(grad_output)
             t.grad_weights, t.grad_biases, t.grad_pre_activations = list(grad_w), list(grad_b), list(grad_pre)
+            t.grad_norm_gains, t.grad_norm_biases = list(self.grad_norm_gains), list(self.grad_norm_biases)
         self._work = {}  # the trace keeps these arrays: the next pass writes into new ones
         return t
 

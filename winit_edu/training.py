@@ -25,7 +25,7 @@ labels included, are checked once per call, not at every step.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -81,7 +81,10 @@ class History:
         every step, before the update (nan after a member diverged); empty
         otherwise. The norm of the whole gradient is
         ``np.sqrt((hist.grad_norm ** 2).sum(axis=1))``, of the weights alone
-        ``hist.grad_norm[:, ::2]``.
+        ``hist.grad_norm[:, ::2]``; with ``MLP(..., norm_affine=True)`` the
+        norm gains and biases follow the ``2 L`` weight and bias arrays
+        (``gamma_1, beta_1, ...``), and the weights alone are
+        ``hist.grad_norm[:, 0:2 * L:2]``.
     eval_steps : (E,) array
         Steps at which the full data were evaluated (0 is before training).
     train_loss, train_accuracy, val_loss, val_accuracy : (E, S) arrays
@@ -121,6 +124,80 @@ class History:
         lines = [f"seed {s}: non-finite values at step {st}, first in layer {la}"
                  for s, st, la in zip(self.seeds, self.diverged_step, self.diverged_layer) if st >= 0]
         return "\n".join(lines) if lines else f"all {len(self.seeds)} runs stayed finite"
+
+    def members(self, index):
+        """The History of some members only, in the order ``index`` gives.
+
+        An ensemble that trained several settings side by side (see
+        :meth:`winit_edu.network.MLP.concatenate`) has one History; this cuts
+        out the members of one setting, to plot or summarize them on their own.
+
+        Parameters
+        ----------
+        index : int, slice, sequence of int, or boolean array of length S
+            Which members, as for a numpy array: ``hist.members(slice(5, 10))``,
+            ``hist.members([0, 2])``, ``hist.members(~hist.diverged)``.
+
+        Returns
+        -------
+        History
+            A new History whose per-member arrays (``seeds``, ``step_loss``,
+            ``grad_norm`` along its last axis, the train and validation curves,
+            the divergence records) hold copies of those members' entries;
+            ``eval_steps`` is the same for every member and is shared.
+
+        Raises
+        ------
+        TypeError
+            If ``index`` is not an int, a slice, a sequence of ints or a
+            boolean array.
+        ValueError
+            If an index is out of range, a boolean array does not have one
+            entry per member, or no member is selected.
+
+        Examples
+        --------
+        >>> from winit_edu import MLP, make_xor, train
+        >>> X, y = make_xor(40, rng=0)
+        >>> hist = train(MLP([2, 4, 2], seeds=[0, 1, 2, 3]), X, y, epochs=1, batch_size=20)
+        >>> part = hist.members(slice(2, 4))
+        >>> part.seeds, part.train_loss.shape
+        ([2, 3], (2, 2))
+        """
+        picked = _member_indices(index, len(self.seeds))
+
+        def cut(values, axis):
+            return np.take(values, picked, axis=axis) if values.size else values.copy()
+
+        return replace(self, seeds=[self.seeds[i] for i in picked], step_loss=cut(self.step_loss, 1),
+                       grad_norm=cut(self.grad_norm, -1), train_loss=cut(self.train_loss, 1),
+                       train_accuracy=cut(self.train_accuracy, 1), val_loss=cut(self.val_loss, 1),
+                       val_accuracy=cut(self.val_accuracy, 1), diverged_step=cut(self.diverged_step, 0),
+                       diverged_layer=cut(self.diverged_layer, 0),
+                       diverged_quantity=[self.diverged_quantity[i] for i in picked])
+
+
+def _member_indices(index, n_members):
+    """``index`` (int, slice, ints or a boolean mask) as an array of member indices in ``[0, n_members)``."""
+    if isinstance(index, slice):
+        picked = np.arange(n_members)[index]
+    else:
+        values = np.atleast_1d(np.asarray(index))
+        if values.size == 0:
+            raise ValueError(f"index selects no member: {index!r}")
+        if values.dtype == bool:
+            if values.shape != (n_members,):
+                raise ValueError(f"a boolean index must have one entry per member ({n_members}), got shape {values.shape}")
+            picked = np.flatnonzero(values)
+        elif values.ndim == 1 and np.issubdtype(values.dtype, np.integer):
+            if ((values < -n_members) | (values >= n_members)).any():
+                raise ValueError(f"index must be in [-{n_members}, {n_members}), got {index!r}")
+            picked = values % n_members
+        else:
+            raise TypeError(f"index must be an int, a slice, a sequence of ints or a boolean array, got {index!r}")
+    if picked.size == 0:
+        raise ValueError(f"index selects no member: {index!r}")
+    return picked
 
 
 def _accuracy(outputs, labels):
@@ -229,6 +306,16 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     with the bias-corrected ``m_hat = m / (1 - b1^t)``,
     ``v_hat = v / (1 - b2^t)``. Each epoch every member visits the data in
     its own random order; the last partial batch of an epoch is dropped.
+
+    Training and evaluation modes: the training steps run the network in
+    training mode (``net.forward(X_batch, training=True)``: batch
+    normalization uses the statistics of the minibatch and updates its
+    running statistics; dropout is applied), every evaluation (step 0,
+    ``eval_every``, the end; the training and validation losses and
+    accuracies) in inference mode through :func:`evaluate` (the running
+    statistics, no dropout), as PyTorch's ``model.train()`` and
+    ``model.eval()``. Normalization gains and biases
+    (``MLP(..., norm_affine=True)``) are trained like the weights.
 
     Parameters
     ----------
@@ -340,6 +427,10 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     batch_size = check_int(batch_size, name="batch_size", min_value=1)
     if batch_size > n:
         raise ValueError(f"batch_size must be at most the number of samples ({n}), got {batch_size}")
+    if batch_size < 2 and getattr(net, "norm", None) == "batch":
+        raise ValueError("batch normalization needs batch_size >= 2 (the variance of one example is 0)")
+    # training-mode forward: batch statistics (the flag changes nothing for the other networks, which omit it)
+    mode = {"training": True} if isinstance(net, MLP) and net.norm == "batch" else {}
     steps_per_epoch = n // batch_size
     eval_every = steps_per_epoch if eval_every is None else check_int(eval_every, name="eval_every", min_value=1)
     _, targets = _labels_and_targets(y, loss, net.sizes[-1], net.dtype, n, "y")  # checked once, used every step
@@ -379,7 +470,7 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
             idx = order[:, i * batch_size:(i + 1) * batch_size]
             masks = _dropout_masks(net, mask_rngs, batch_size, dropout) if mask_rngs else None
             with _quiet():
-                out = net.forward(X[idx], masks=masks)
+                out = net.forward(X[idx], masks=masks, **mode)
                 value, grad = loss_fn(out, targets[idx])
             # a member that diverged at an earlier step is frozen: its later losses are nan
             step_loss[step] = np.where(diverged_step >= 0, np.nan, value)
@@ -393,10 +484,11 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
             frozen = diverged_step >= 0
             with _quiet():
                 grad_w, grad_b, _ = net.backward(grad)
+                grads = net.gradients() if isinstance(net, MLP) else [g for pair in zip(grad_w, grad_b) for g in pair]
                 if grad_norm:
-                    for k, g in enumerate(g for pair in zip(grad_w, grad_b) for g in pair):
+                    for k, g in enumerate(grads):
                         norms[step, k] = np.where(frozen, np.nan, np.sqrt(np.square(g).reshape(S, -1).sum(axis=1)))
-                state.update([g for pair in zip(grad_w, grad_b) for g in pair], frozen if frozen.any() else None)
+                state.update(grads, frozen if frozen.any() else None)
             step += 1
             if callback is not None:
                 callback(step, net)
