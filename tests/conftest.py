@@ -4,7 +4,8 @@
   on a machine without a display, and every figure is closed after each test.
 * ``tests/`` is on ``sys.path`` (pytest's default "prepend" import mode for a
   test directory without ``__init__.py``), so test modules can import the
-  statistical helpers from ``stats_helpers.py``.
+  statistical helpers from ``stats_helpers.py`` and the wide random networks
+  checked against the mean-field maps from ``widenet_helpers.py``.
 """
 import matplotlib
 

@@ -14,6 +14,7 @@ import winit_edu as wi
 from winit_edu import meanfield as mf
 
 from stats_helpers import N_SE
+from widenet_helpers import map_z_scores, run_at_the_fixed_point, tanh_net as _tanh_net
 
 SB2 = 0.05
 CRIT = mf.critical_sigma_w2("tanh", SB2)
@@ -21,9 +22,7 @@ PHASES = {"ordered": 1.0, "critical": CRIT, "chaotic": 3.0}
 
 
 def tanh_net(sizes, sigma_w2, seeds, sigma_b2=SB2, dtype="float64"):
-    bias = wi.get_initializer("normal", std=math.sqrt(sigma_b2)) if sigma_b2 > 0 else "zeros"
-    return wi.MLP(sizes, activation="tanh", bias_init=bias, seeds=seeds, dtype=dtype,
-                  weight_init=wi.get_initializer("variance_scaling", scale=sigma_w2, mode="fan_in"))
+    return _tanh_net(sizes, sigma_w2, seeds, sigma_b2, dtype)
 
 
 def cosines(z):
@@ -76,43 +75,18 @@ def test_each_layer_of_a_width_1000_network_follows_the_maps(name):
                  + [(c * basis[:, 0] + math.sqrt(1 - c * c) * basis[:, k + 1]) * math.sqrt(n)
                     for k, c in enumerate((0.0, 0.5, 0.9, 0.99))])
     z = np.stack(tanh_net([n] * (depth + 1), s, seeds=[0]).trace(X).pre_activations)[:, 0]
-    q = np.mean(z**2, axis=-1)
-    rq = (q[1:] - np.vectorize(lambda v: mf.length_map(v, "tanh", s, SB2))(q[:-1])) / (q[1:] * math.sqrt(2 / n))
-    c = cosines(z)[:, 1, 3:]
-    qp = 0.5 * (q[:, 1:2] + q[:, 3:])
-    cp = np.vectorize(lambda cc, v: mf.correlation_map(min(cc, 1.0), v, "tanh", s, SB2))(c[:-1], qp[:-1])
-    rc = (c[1:] - cp) / ((1 - cp**2) / math.sqrt(n))
+    rq, rc = map_z_scores(z, s, SB2, pairs=[(1, k) for k in range(3, 7)])
     assert np.abs(rq).max() < 5 and np.abs(rc).max() < 5
 
 
 @pytest.mark.parametrize("name", list(PHASES))
 def test_started_at_the_fixed_point_the_network_stays_and_gradients_grow_by_chi_1(name):
-    s, n, depth, pairs = PHASES[name], 1000, 4, 8
-    q, c = mf.q_star("tanh", s, SB2), mf.c_star("tanh", s, SB2)
-    c1 = c if c < 0.99 else 0.9
-    q0 = (q - SB2) / s
-    c0 = (c1 * q - SB2) / (s * q0)
-    rng = np.random.default_rng(14)
-    X = []
-    for _ in range(pairs):
-        b, _ = np.linalg.qr(rng.normal(size=(n, 2)))
-        X += [b[:, 0], c0 * b[:, 0] + math.sqrt(1 - c0 * c0) * b[:, 1]]
-    X = np.array(X) * math.sqrt(q0 * n)
-    G = np.random.default_rng(15).normal(size=(1, len(X), n))
-    pq, pc = mf.propagate_correlation(depth, "tanh", s, c0, q0=q0, sigma_b2=SB2)
-    mq, mc, mg = [], [], []
-    for seed in range(10, 16):
-        tr = tanh_net([n] * (depth + 1), s, seeds=[seed]).trace(X, grad_output=G)
-        z = np.stack(tr.pre_activations)[:, 0]
-        g = np.mean(np.stack(tr.grad_pre_activations)[:, 0] ** 2, axis=(-1, -2))
-        mq.append(np.mean(z[1:] ** 2))
-        u = z[-1] / np.linalg.norm(z[-1], axis=-1, keepdims=True)
-        mc.append(np.mean(np.sum(u[::2] * u[1::2], -1)))
-        mg.append(np.mean(g[:-1] / g[1:]))
-    assert pq[-1] == pytest.approx(q, rel=1e-6)
-    assert_close(mq, q, n_se=4)
-    assert_close(mc, pc[-1], n_se=4)
-    assert_close(mg, mf.chi_1("tanh", s, SB2), n_se=4)
+    q_layers, c_last, grad_factor, target = run_at_the_fixed_point(PHASES[name], SB2, n=1000, depth=4,
+                                                                   seeds=range(10, 16), pairs=8, rng_seed=14)
+    assert target["q_end"] == pytest.approx(target["q"], rel=1e-6)
+    assert_close(q_layers[:, 1:].mean(axis=1), target["q"], n_se=4)
+    assert_close(c_last, target["c"], n_se=4)
+    assert_close(grad_factor, target["chi_1"], n_se=4)
 
 
 # --- the phase diagram and the depth scales -----------------------------------------------------

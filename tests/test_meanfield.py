@@ -17,6 +17,7 @@ from winit_edu import meanfield as mf
 from winit_edu.theory import gaussian_expectation, propagate_second_moment
 
 from stats_helpers import N_SE
+from widenet_helpers import map_z_scores, run_at_the_fixed_point, tanh_net
 
 SB2 = 0.05
 
@@ -231,12 +232,6 @@ def test_bad_input_raises_naming_the_argument():
 
 # --- against wide networks -------------------------------------------------------------------
 
-def _net(n, depth, s, b, seed):
-    bias = wi.get_initializer("normal", std=math.sqrt(b)) if b > 0 else "zeros"
-    return wi.MLP([n] * (depth + 1), activation="tanh", bias_init=bias, seeds=[seed],
-                  weight_init=wi.get_initializer("variance_scaling", scale=s))
-
-
 @pytest.mark.parametrize("s", [1.0, 1.76, 3.0])
 def test_both_maps_predict_each_layer_of_a_wide_network_within_finite_width_errors(s):
     n, depth = 600, 6
@@ -247,14 +242,8 @@ def test_both_maps_predict_each_layer_of_a_wide_network_within_finite_width_erro
     X = X * math.sqrt(n)
     zs = []
     for seed in (0, 1):
-        z = np.stack(_net(n, depth, s, SB2, seed).trace(X).pre_activations)[:, 0]   # (layers, inputs, units)
-        q = np.mean(z**2, axis=-1)
-        zq = (q[1:] - np.vectorize(lambda v: mf.length_map(v, "tanh", s, SB2))(q[:-1])) / (q[1:] * math.sqrt(2 / n))
-        u = z / np.linalg.norm(z, axis=-1, keepdims=True)
-        c = np.stack([np.sum(u[:, 2] * u[:, 3], -1), np.sum(u[:, 2] * u[:, 4], -1)], axis=1)  # (layers, 2)
-        qp = np.stack([(q[:, 2] + q[:, 3]) / 2, (q[:, 2] + q[:, 4]) / 2], axis=1)
-        cp = np.vectorize(lambda cc, v: mf.correlation_map(cc, v, "tanh", s, SB2))(c[:-1], qp[:-1])
-        zc = (c[1:] - cp) / ((1 - cp**2) / math.sqrt(n))
+        z = np.stack(tanh_net([n] * (depth + 1), s, [seed], SB2).trace(X).pre_activations)[:, 0]  # (layers, inputs, units)
+        zq, zc = map_z_scores(z, s, SB2, pairs=[(2, 3), (2, 4)])
         zs.append(np.concatenate([zq.ravel(), zc.ravel()]))
     zs = np.concatenate(zs)
     assert np.abs(zs).max() < 5                     # every step within 5 finite-width standard errors
@@ -263,29 +252,8 @@ def test_both_maps_predict_each_layer_of_a_wide_network_within_finite_width_erro
 
 @pytest.mark.parametrize("s", [1.0, 3.0])
 def test_a_network_started_at_the_fixed_point_stays_there_and_its_gradients_grow_by_chi_1(s):
-    n, depth, seeds, pairs = 600, 3, range(8), 6
-    q, c = mf.q_star("tanh", s, SB2), mf.c_star("tanh", s, SB2)
-    c1 = c if c < 0.99 else 0.9
-    q0 = (q - SB2) / s
-    c0 = (c1 * q - SB2) / (s * q0)
-    rng = np.random.default_rng(2)
-    X = []
-    for _ in range(pairs):
-        b, _ = np.linalg.qr(rng.normal(size=(n, 2)))
-        X += [b[:, 0], c0 * b[:, 0] + math.sqrt(1 - c0 * c0) * b[:, 1]]
-    X = np.array(X) * math.sqrt(q0 * n)
-    G = np.random.default_rng(3).normal(size=(1, len(X), n))
-    pred_q, pred_c = mf.propagate_correlation(depth, "tanh", s, c0, q0=q0, sigma_b2=SB2)
-    meas_q, meas_c, factor = [], [], []
-    for seed in seeds:
-        tr = _net(n, depth, s, SB2, seed).trace(X, grad_output=G)
-        z = np.stack(tr.pre_activations)[:, 0]
-        g = np.mean(np.stack(tr.grad_pre_activations)[:, 0] ** 2, axis=(-1, -2))
-        meas_q.append(np.mean(z[-1] ** 2))
-        u = z[-1] / np.linalg.norm(z[-1], axis=-1, keepdims=True)
-        meas_c.append(np.mean(np.sum(u[::2] * u[1::2], -1)))
-        factor.append(np.mean(g[:-1] / g[1:]))
-    assert pred_q[-1] == pytest.approx(q, rel=1e-6)
-    for pred, meas in [(pred_q[-1], meas_q), (pred_c[-1], meas_c), (mf.chi_1("tanh", s, SB2), factor)]:
-        meas = np.array(meas)
+    q_layers, c_last, factor, target = run_at_the_fixed_point(s, SB2, n=600, depth=3, seeds=range(8), pairs=6,
+                                                              rng_seed=2)
+    assert target["q_end"] == pytest.approx(target["q"], rel=1e-6)
+    for pred, meas in [(target["q_end"], q_layers[:, -1]), (target["c"], c_last), (target["chi_1"], factor)]:
         assert abs(meas.mean() - pred) < N_SE * meas.std(ddof=1) / math.sqrt(meas.size)
