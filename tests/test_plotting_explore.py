@@ -13,6 +13,7 @@ from winit_edu.plotting import (
     STYLE,
     color_for,
     label_axes,
+    log_ticks,
     plot_curves,
     plot_decision_boundary,
     plot_depth_profile,
@@ -98,6 +99,34 @@ def test_plot_curves_without_failures_and_bad_metric():
     assert isinstance(plot_curves(hist), Axes)
     with pytest.raises(ValueError, match="metric"):
         plot_curves(hist, metric="loss")
+
+
+def test_plot_curves_line_style_and_marker(history_with_a_failure):
+    ax = plot_curves(history_with_a_failure, metric="step_loss", linestyle="--", marker="s")
+    median = ax.get_lines()[0]
+    assert median.get_linestyle() == "--" and median.get_marker() == "s"
+    assert median.get_markevery() == max(1, len(history_with_a_failure.step_loss) // 10)
+    default = plot_curves(history_with_a_failure, ax=plt.figure().gca()).get_lines()[0]
+    assert default.get_linestyle() == "-" and default.get_marker() == "None"
+    plt.close("all")
+
+
+@pytest.mark.parametrize("axis", ["x", "y"])
+def test_log_ticks_labels_1_2_5_of_every_decade(axis):
+    fig, ax = plt.subplots()
+    getattr(ax, f"set_{axis}scale")("log")
+    getattr(ax, f"set_{axis}lim")(0.1, 30)
+    assert log_ticks(ax, axis=axis) is ax
+    fig.canvas.draw()
+    ticks = getattr(ax, f"get_{axis}ticks")()
+    shown = [t for t in ticks if 0.1 <= t <= 30]
+    np.testing.assert_allclose(shown, [0.1, 0.2, 0.5, 1, 2, 5, 10, 20])
+    labels = [t.get_text() for t in getattr(ax, f"get_{axis}ticklabels")()]
+    assert "0.2" in labels and "5" in labels and "20" in labels
+    assert len(getattr(ax, f"get_{axis}axis")().get_minorticklocs()) == 0
+    with pytest.raises(ValueError, match="axis must be 'x' or 'y'"):
+        log_ticks(ax, axis="z")
+    plt.close(fig)
 
 
 def test_plot_decision_boundary():

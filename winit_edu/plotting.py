@@ -76,6 +76,51 @@ def label_axes(ax, title=None, xlabel=None, ylabel=None):
     return ax
 
 
+def log_ticks(ax, axis="y", subs=(1.0, 2.0, 5.0)):
+    """Label a log axis at 1, 2 and 5 times each power of ten, as plain numbers.
+
+    Matplotlib labels a log axis at the powers of ten only, so a panel that
+    spans less than a decade can show one label or none. This puts labelled
+    ticks at ``subs`` times every power of ten (``0.2, 0.5, 1, 2, 5, 10, ...``)
+    and removes the unlabelled minor ticks. Call it after the axis is set to
+    log scale.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    axis : {"y", "x"}, default "y"
+        Which axis to label.
+    subs : sequence of float, default (1.0, 2.0, 5.0)
+        The multiples of each power of ten that get a labelled tick.
+
+    Returns
+    -------
+    matplotlib Axes
+        ``ax``.
+
+    Raises
+    ------
+    ValueError
+        If ``axis`` is not ``"x"`` or ``"y"``.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> ax.set_yscale("log")
+    >>> _ = ax.set_ylim(1, 20)
+    >>> [float(t) for t in log_ticks(ax).get_yticks() if 1 <= t <= 20]
+    [1.0, 2.0, 5.0, 10.0, 20.0]
+    >>> plt.close(fig)
+    """
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis must be 'x' or 'y', got {axis!r}")
+    a = ax.yaxis if axis == "y" else ax.xaxis
+    a.set_major_locator(mpl.ticker.LogLocator(subs=tuple(subs)))
+    a.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    a.set_minor_locator(mpl.ticker.NullLocator())
+    return ax
+
+
 def plot_layer_histograms(arrays, ax=None, layers=None, bins=80, value_range=None,
                           title=None, xlabel="value", cmap="viridis"):
     """Overlaid normalized histograms, one per layer (Glorot & Bengio's figure style).
@@ -149,7 +194,7 @@ def plot_depth_profile(values, ax=None, label=None, color=None, ylabel="standard
 
 
 def plot_curves(history, ax=None, metric="train_loss", label=None, color=None, title=None,
-                logy=False, per_seed=False):
+                logy=False, per_seed=False, linestyle="-", marker=None, markevery=None):
     """Learning curves of an ensemble: median and min-max band over seeds, failures marked.
 
     Members that diverged are marked with an ``x`` at the step where they
@@ -167,6 +212,14 @@ def plot_curves(history, ax=None, metric="train_loss", label=None, color=None, t
     logy : bool, default False
     per_seed : bool, default False
         Also draw every member as a thin line.
+    linestyle : str, default "-"
+        Line style of the median (``"--"``, ``":"``, ``"-."``, ...): with
+        ``marker``, what tells curves apart without their colors.
+    marker : str, optional
+        Marker on the median line (``"o"``, ``"s"``, ``"^"``, ...).
+    markevery : int, optional
+        Draw a marker at every ``markevery``-th point; default about ten
+        markers per curve.
 
     Returns
     -------
@@ -184,7 +237,10 @@ def plot_curves(history, ax=None, metric="train_loss", label=None, color=None, t
     finite_rows = values[:, ok] if ok.any() else np.full((len(steps), 1), np.nan)
     with np.errstate(all="ignore"):
         median = np.nanmedian(finite_rows, axis=1) if ok.any() else finite_rows[:, 0]
-    line, = ax.plot(steps, median, label=label, color=color, linewidth=1.6)
+    if markevery is None:
+        markevery = max(1, len(steps) // 10)
+    line, = ax.plot(steps, median, label=label, color=color, linewidth=1.6, linestyle=linestyle, marker=marker,
+                    markevery=markevery, markersize=4)
     if ok.sum() > 1:
         ax.fill_between(steps, np.nanmin(finite_rows, axis=1), np.nanmax(finite_rows, axis=1),
                         color=line.get_color(), alpha=0.2, linewidth=0)
