@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from gradcheck import numerical_gradient
-from winit_edu import get_initializer, make_xor, train
+from winit_edu import ResidualTrace, get_initializer, make_xor, train
 from winit_edu.losses import get_loss
 from winit_edu.residual import ResidualMLP
 
@@ -66,6 +66,8 @@ def test_trains_with_train_and_a_per_member_rate():
     (dict(activation="swish"), ValueError, "activation must be one of"),
     (dict(seeds=[1, 1]), ValueError, "seeds must be distinct"),
     (dict(width=2.5), TypeError, "width"),
+    (dict(norm_eps=-1e-5), ValueError, "norm_eps must be >= 0"),
+    (dict(norm_eps="1e-5"), TypeError, "norm_eps must be a real number"),
 ])
 def test_bad_arguments(kwargs, error, match):
     args = dict(n_in=2, width=4, n_blocks=2, n_out=2, seeds=[0, 1])
@@ -100,3 +102,64 @@ def test_concatenate_trains_like_the_parts():
         ResidualMLP.concatenate([parts[0], ResidualMLP(2, 8, 3, 2)])
     with pytest.raises(TypeError, match=r"nets\[1\] must be a ResidualMLP"):
         ResidualMLP.concatenate([parts[0], "x"])
+
+
+def reference_stream(net, X, eps):
+    """x_0 .. x_K and F_k(N(x_k)) written out from the equations of the module docstring."""
+    W, b, m, f = net.weights, net.biases, net.branch_depth, net.activation.f
+    alpha = net.branch_scale[:, None, None]
+
+    def norm(x):
+        c = x - x.mean(axis=-1, keepdims=True)
+        return c / np.sqrt((c * c).mean(axis=-1, keepdims=True) + eps) if net.norm == "layer" else x
+
+    stream, branches = [X @ W[0] + b[0][:, None, :]], []
+    for k in range(net.n_blocks):
+        a = norm(stream[-1])
+        for j in range(m):
+            z = a @ W[1 + k * m + j] + b[1 + k * m + j][:, None, :]
+            a = f(z) if j < m - 1 else z
+        branches.append(a)
+        stream.append(stream[-1] + alpha * a)
+    return stream, branches, norm(stream[-1]) @ W[-1] + b[-1][:, None, :]
+
+
+@pytest.mark.parametrize("norm, eps", [(None, 1e-5), ("layer", 1e-5), ("layer", 0.0)])
+def test_trace_is_the_stream_of_the_equations_and_of_forward(norm, eps):
+    X = np.random.default_rng(3).standard_normal((7, 3))
+    net = ResidualMLP(3, 6, 4, 2, activation="tanh", branch_depth=3, norm=norm, norm_eps=eps, seeds=[0, 1, 2],
+                      branch_scale=[1.0, 0.5, 0.2], bias_init=get_initializer("normal", std=0.1))
+    t = net.trace(X)
+    assert isinstance(t, ResidualTrace) and len(t.stream) == 5 and len(t.branch_outputs) == 4
+    assert t.grad_stream == [] and t.grad_weights == []
+    np.testing.assert_array_equal(t.output, net.forward(X))                 # the same pass, to the bit
+    stream, branches, logits = reference_stream(net, X, eps)
+    for ours, ref in zip(t.stream + t.branch_outputs + [t.output], stream + branches + [logits]):
+        assert ours.shape == (3, 7, ref.shape[-1])
+        np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
+    for k in range(4):                                                      # x_(k+1) = x_k + alpha F_k, exactly
+        np.testing.assert_array_equal(t.stream[k + 1], t.stream[k] + net.branch_scale[:, None, None] * t.branch_outputs[k])
+
+
+def test_trace_members_are_the_single_seed_networks():
+    X = np.random.default_rng(4).standard_normal((5, 3))
+    args = dict(n_in=3, width=8, n_blocks=3, n_out=2, norm="layer")
+    t = ResidualMLP(**args, seeds=[4, 7, 9]).trace(X)
+    for s, seed in enumerate([4, 7, 9]):
+        alone = ResidualMLP(**args, seeds=seed).trace(X)
+        for ours, single in zip(t.stream + [t.output], alone.stream + [alone.output]):
+            np.testing.assert_allclose(ours[s], single[0], rtol=1e-12, atol=1e-12)
+
+
+def test_trace_gradients_are_backwards_and_owned():
+    X, y = make_xor(12, rng=0)
+    net = ResidualMLP(2, 5, 2, 2, norm="layer", seeds=[0, 1])
+    t = net.trace(X, labels=y)
+    _, g = get_loss("cross_entropy")(net.forward(X), y)
+    grad_w, grad_b, grad_stream = net.backward(g)
+    for ours, ref in zip(t.grad_weights + t.grad_biases + t.grad_stream, grad_w + grad_b + grad_stream):
+        np.testing.assert_array_equal(ours, ref)
+    assert len(t.grad_stream) == 2
+    first = [x.copy() for x in t.stream]
+    net.trace(X[::-1] * 2.0)
+    assert all(np.array_equal(a, b) for a, b in zip(first, t.stream))       # a later pass leaves the trace alone

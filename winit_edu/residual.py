@@ -24,16 +24,52 @@ Shapes: ``S`` members, batch ``B``; all weights have the ensemble axis first,
 ``(S, n_in, n_out)`` ("in_out" layout, ``x @ W``). ``weights`` lists
 ``W_in``, then every block's ``W_1 .. W_m``, then ``W_out``; ``biases``
 the same, so :func:`winit_edu.training.train` trains it like an :class:`~winit_edu.network.MLP`.
+:meth:`ResidualMLP.trace` returns the residual stream ``x_0 .. x_K`` and every
+branch's output (a :class:`ResidualTrace`), what the residual chapters measure.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
-from ._checks import check_array, check_dtype, check_int
+from ._checks import check_array, check_dtype, check_int, check_real
 from .activations import get_activation
-from .network import _layer_norm, _layer_norm_backward, _seeds
+from .losses import get_loss
+from .network import _check_joinable, _joined_parameters, _layer_norm, _layer_norm_backward, _seeds
 from .registry import get_initializer
 from .rng import seed_streams
+
+
+@dataclass
+class ResidualTrace:
+    """What one pass through a :class:`ResidualMLP` recorded, block by block.
+
+    The arrays have the ensemble axis first; ``K`` is the number of blocks.
+
+    Attributes
+    ----------
+    stream : list of K + 1 (S, B, n) arrays
+        The residual stream ``x_0, x_1, ..., x_K``: the embedding, then the
+        stream after every block.
+    branch_outputs : list of K (S, B, n) arrays
+        ``F_k(N(x_k))``, what branch ``k`` computes before the branch scale:
+        ``stream[k + 1] = stream[k] + alpha * branch_outputs[k]``.
+    output : (S, B, n_out) array
+        The logits.
+    grad_stream : list of K (S, B, n) arrays
+        ``dL/dx_k`` for the stream entering block ``k = 0 .. K-1`` (empty
+        after a forward pass only).
+    grad_weights, grad_biases : list of arrays
+        ``dL/dW`` and ``dL/db`` in the order of :attr:`ResidualMLP.weights`.
+    """
+
+    stream: list = field(default_factory=list)
+    branch_outputs: list = field(default_factory=list)
+    output: np.ndarray = None
+    grad_stream: list = field(default_factory=list)
+    grad_weights: list = field(default_factory=list)
+    grad_biases: list = field(default_factory=list)
 
 
 class ResidualMLP:
@@ -61,6 +97,9 @@ class ResidualMLP:
     norm : {None, "layer"}, default None
         Layer normalization (no learnable gain or bias) at the input of every
         branch and before the read-out.
+    norm_eps : float, default 1e-5
+        The ``epsilon`` of the layer normalization, ``(x - mean) / sqrt(var + eps)``
+        (GPT-2's and PyTorch's default); ``0.0`` is the exact scale-free map.
     bias_init : str or callable, default "zeros"
     seeds : int or sequence of int, default 0
         One distinct seed per member.
@@ -70,7 +109,8 @@ class ResidualMLP:
     ------
     ValueError, TypeError
         For bad sizes, seeds, initializer or activation names, a
-        ``branch_scale`` of the wrong length or not finite, or an unknown ``norm``.
+        ``branch_scale`` of the wrong length or not finite, an unknown ``norm``
+        or a negative or non-finite ``norm_eps``.
 
     Examples
     --------
@@ -85,7 +125,7 @@ class ResidualMLP:
 
     def __init__(self, n_in, width, n_blocks, n_out, activation="relu", branch_depth=2, weight_init="he_normal",
                  branch_init=None, last_init=None, branch_scale=1.0, norm=None, bias_init="zeros", seeds=0,
-                 dtype="float64"):
+                 dtype="float64", norm_eps=1e-5):
         n_in, width, n_out = (check_int(v, name=k, min_value=1) for k, v in
                               (("n_in", n_in), ("width", width), ("n_out", n_out)))
         self.n_blocks = check_int(n_blocks, name="n_blocks", min_value=1)
@@ -95,6 +135,7 @@ class ResidualMLP:
         if norm not in (None, "layer"):
             raise ValueError(f"norm must be None or 'layer', got {norm!r}")
         self.norm = norm
+        self.norm_eps = check_real(norm_eps, name="norm_eps", min_value=0.0)
         self.seeds = _seeds(seeds)
         self.dtype = check_dtype(dtype)
         S = len(self.seeds)
@@ -135,26 +176,14 @@ class ResidualMLP:
         TypeError, ValueError
             If an element is not a :class:`ResidualMLP`, ``nets`` is empty, or
             the networks differ in sizes, blocks, branch depth, activation,
-            norm or dtype.
+            norm, norm_eps or dtype.
         """
-        nets = list(nets) if isinstance(nets, (list, tuple)) else None
-        if not nets:
-            raise ValueError("nets must be a non-empty list of ResidualMLP")
-        for k, net in enumerate(nets):
-            if not isinstance(net, ResidualMLP):
-                raise TypeError(f"nets[{k}] must be a ResidualMLP, got {type(net).__name__}")
-        first = nets[0]
-        key = lambda n: (n.sizes, n.n_blocks, n.branch_depth, n.activation.name, n.norm, n.dtype)  # noqa: E731
-        for k, net in enumerate(nets[1:], start=1):
-            if key(net) != key(first):
-                raise ValueError(f"nets must agree in sizes, blocks, branch depth, activation, norm and dtype: "
-                                 f"nets[0] has {key(first)}, nets[{k}] has {key(net)}")
+        nets = _check_joinable(nets, ResidualMLP, "a ResidualMLP", ("sizes", "n_blocks", "branch_depth", "activation",
+                                                                    "norm", "norm_eps", "dtype"))
         joined = object.__new__(cls)
-        joined.__dict__.update(first.__dict__)
-        joined.seeds = [s for net in nets for s in net.seeds]
+        joined.__dict__.update(nets[0].__dict__)
+        joined.seeds, joined.weights, joined.biases = _joined_parameters(nets)
         joined.branch_scale = np.concatenate([net.branch_scale for net in nets])
-        joined.weights = [np.concatenate([net.weights[l] for net in nets]) for l in range(first.n_layers)]
-        joined.biases = [np.concatenate([net.biases[l] for net in nets]) for l in range(first.n_layers)]
         joined.grad_weights, joined.grad_biases, joined._cache = [], [], None
         return joined
 
@@ -211,7 +240,7 @@ class ResidualMLP:
             x = X @ self.weights[0] + self.biases[0][:, None, :]
             for k in range(self.n_blocks):
                 cache["stream"].append(x)
-                u, inv = _layer_norm(x) if self.norm else (x, None)
+                u, inv = _layer_norm(x, eps=self.norm_eps) if self.norm else (x, None)
                 inputs, pre = [], []
                 a = u
                 for j, l in enumerate(self._block_layers(k)):
@@ -222,7 +251,8 @@ class ResidualMLP:
                         a = f.f(z)
                 cache["blocks"].append((u, inv, inputs, pre))
                 x = x + alpha * pre[-1]
-            u, inv = _layer_norm(x) if self.norm else (x, None)
+            cache["last"] = x  # x_K, the stream after the last block
+            u, inv = _layer_norm(x, eps=self.norm_eps) if self.norm else (x, None)
             cache["read_out"] = (u, inv)
             out = u @ self.weights[-1] + self.biases[-1][:, None, :]
         self._cache = cache
@@ -278,6 +308,50 @@ class ResidualMLP:
             grad_w[0], grad_b[0] = swap(c["X"]) @ g_x, g_x.sum(axis=1)  # a shared (B, n_in) X broadcasts
         self.grad_weights, self.grad_biases = grad_w, grad_b
         return grad_w, grad_b, grad_stream
+
+    def trace(self, X, grad_output=None, labels=None, loss="cross_entropy"):
+        """Forward (and backward) pass that returns the residual stream and every branch's output.
+
+        The same pass as :meth:`forward` (so the same numbers, to the bit),
+        with what it computed on the way, as :meth:`winit_edu.network.MLP.trace`.
+
+        Parameters
+        ----------
+        X : array_like, shape (B, n_in) or (S, B, n_in)
+        grad_output, labels, loss : optional
+            As in :meth:`winit_edu.network.MLP.trace`: the gradient
+            ``dL/d(output)`` to back-propagate, or the labels (targets) whose
+            ``loss`` (default ``"cross_entropy"``) gives it.
+
+        Returns
+        -------
+        ResidualTrace
+            ``stream`` (``x_0 .. x_K``), ``branch_outputs``, ``output`` and,
+            with a gradient, ``grad_stream``, ``grad_weights`` and
+            ``grad_biases``. It owns its arrays: a later pass does not change them.
+
+        Raises
+        ------
+        ValueError, TypeError
+            As :meth:`forward`, :meth:`backward` and the loss.
+
+        Examples
+        --------
+        >>> net = ResidualMLP(4, 16, 3, 2, seeds=[0, 1], norm="layer")
+        >>> t = net.trace(np.ones((5, 4)))
+        >>> len(t.stream), t.stream[-1].shape, len(t.branch_outputs)
+        (4, (2, 5, 16), 3)
+        """
+        out = self.forward(X)
+        c = self._cache
+        t = ResidualTrace(stream=c["stream"] + [c["last"]], output=out,
+                          branch_outputs=[pre[-1] for _, _, _, pre in c["blocks"]])
+        if grad_output is None and labels is not None:
+            _, grad_output = get_loss(loss)(out, labels)
+        if grad_output is not None:
+            grad_w, grad_b, grad_stream = self.backward(grad_output)
+            t.grad_weights, t.grad_biases, t.grad_stream = list(grad_w), list(grad_b), list(grad_stream)
+        return t
 
     def first_nonfinite(self, member):
         """The first weight matrix (counted from 1) of member ``member`` holding an inf or nan.
