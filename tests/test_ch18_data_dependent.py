@@ -16,37 +16,14 @@
 * the input-dependent share of an orthogonal first layer's variance,
   tr(Sigma) / (tr(Sigma) + |mean x|^2 - n mean(xQ)^2).
 
-The notebook carries its own copy of `lsuv`; this one is the same procedure.
+LSUV is `wi.lsuv` (winit_edu/data_dependent.py, unit-tested in test_data_dependent.py), as in the notebook.
 """
-import itertools
 import math
 
 import numpy as np
 import pytest
 
 import winit_edu as wi
-
-
-def _pre_activation(net, X, layer):
-    h = X
-    for l in range(layer + 1):
-        z = h @ net.weights[l] + net.biases[l][:, None, :]
-        if l < layer:
-            h = net.activations[l].f(z)
-    return z
-
-
-def _lsuv(net, batches, tol=0.02, t_max=20, layers=None):
-    passes = np.zeros(net.n_layers, dtype=int)
-    for l in range(net.n_layers) if layers is None else layers:
-        while passes[l] < t_max:
-            var = _pre_activation(net, next(batches), l).var(axis=(1, 2))
-            passes[l] += 1
-            off = (np.abs(var - 1) >= tol) & (var > 0)
-            if not off.any():
-                break
-            net.weights[l][off] /= np.sqrt(var[off])[:, None, None]
-    return passes
 
 
 def _scales(net):
@@ -57,7 +34,7 @@ def _scales(net):
 def test_zero_bias_lsuv_needs_one_rescale_per_layer(activation):
     X = np.random.default_rng(0).standard_normal((128, 32)) * 3.0 + 1.0
     net = wi.MLP([32] + [32] * 6 + [5], activation=activation, weight_init="orthogonal", seeds=range(4))
-    passes = _lsuv(net, itertools.repeat(X))
+    passes = wi.lsuv(net, X)
     assert (passes == 2).all()
     for z in net.trace(X).pre_activations:
         np.testing.assert_allclose(z.var(axis=(1, 2)), 1.0, rtol=1e-10)
@@ -69,7 +46,7 @@ def test_zero_bias_lsuv_needs_one_rescale_per_layer(activation):
 def test_square_orthogonal_layer_scale_identity(activation):
     X = np.random.default_rng(1).standard_normal((200, 48)) * 1.7
     net = wi.MLP([48] * 6 + [10], activation=activation, weight_init="orthogonal", seeds=range(3))
-    _lsuv(net, itertools.repeat(X))
+    wi.lsuv(net, X)
     c2 = _scales(net)
     tr = net.trace(X)
     z0 = tr.pre_activations[0]
@@ -87,7 +64,7 @@ def test_scale_is_the_unit_second_moment_gain_for_gaussian_inputs(activation):
     # the mean over layers 2-3 and seeds was within 2% for each activation; tolerance 4%
     X = np.random.default_rng(2).standard_normal((256, 128))
     net = wi.MLP([128] * 4 + [10], activation=activation, weight_init="orthogonal", seeds=range(8))
-    _lsuv(net, itertools.repeat(X))
+    wi.lsuv(net, X)
     predicted = 1 / wi.theory.second_moment_after(activation, 1.0)
     measured = _scales(net)[1:-1].mean()
     assert abs(measured / predicted - 1) < 0.04, (measured, predicted)
@@ -98,13 +75,13 @@ def _bias_run(sigma_b, passes, seeds=range(6)):
     net = wi.MLP([64, 64, 64, 10], activation="tanh", weight_init="orthogonal",
                  bias_init=wi.get_initializer("normal", std=sigma_b), seeds=seeds)
     b = net.biases[1][:, None, :]
-    u = _pre_activation(net, X, 1) - b
+    u = net.trace(X).pre_activations[1] - b
     du, db = u - u.mean(axis=(1, 2), keepdims=True), b - b.mean(axis=(1, 2), keepdims=True)
     A, C, D = u.var(axis=(1, 2)), np.mean(du * db, axis=(1, 2)), np.mean(db**2, axis=(1, 2))
     c = np.ones(len(seeds))
     measured, predicted = [], []
     for _ in range(passes):
-        measured.append(_pre_activation(net, X, 1).var(axis=(1, 2)))
+        measured.append(net.trace(X).pre_activations[1].var(axis=(1, 2)))
         predicted.append(c**2 * A + 2 * c * C + D)
         net.weights[1] /= np.sqrt(measured[-1])[:, None, None]
         c = c / np.sqrt(predicted[-1])
@@ -163,7 +140,7 @@ def test_unit_variance_logits_start_above_log_k():
     X = np.random.default_rng(5).standard_normal((400, 16))
     y = np.random.default_rng(6).integers(0, 10, 400)
     net = wi.MLP([16, 32, 32, 10], activation="gelu", weight_init="orthogonal", seeds=range(4))
-    _lsuv(net, itertools.repeat(X))
+    wi.lsuv(net, X)
     loss, _ = wi.evaluate(net, X, y)
     assert np.all(loss > np.log(10) + 0.1)
 
@@ -191,7 +168,7 @@ def test_lsuv_keeps_relu_patterns_and_scales_the_output():
     X = np.random.default_rng(10).standard_normal((300, 24))
     orth = wi.MLP([24] + [24] * 5 + [6], activation="relu", weight_init="orthogonal", seeds=range(3))
     scaled = wi.MLP([24] + [24] * 5 + [6], activation="relu", weight_init="orthogonal", seeds=range(3))
-    _lsuv(scaled, itertools.repeat(X))
+    wi.lsuv(scaled, X)
     for a, b in zip(orth.trace(X).pre_activations, scaled.trace(X).pre_activations):
         assert np.array_equal(a > 0, b > 0)
     factor = np.prod(np.sqrt(_scales(scaled)), axis=0)
@@ -203,7 +180,7 @@ def test_a_member_with_a_zero_variance_layer_is_left_unchanged():
     net = wi.MLP([8, 8, 8, 3], activation="relu", weight_init="orthogonal", seeds=range(3))
     net.weights[0][1] = 0.0                         # member 1: layer 1 outputs zero for every input
     before = [w.copy() for w in net.weights]
-    _lsuv(net, itertools.repeat(X))
+    wi.lsuv(net, X)
     for l in range(net.n_layers):
         assert np.isfinite(net.weights[l]).all()
         np.testing.assert_array_equal(net.weights[l][1], before[l][1])   # nothing to measure: unchanged
@@ -214,7 +191,7 @@ def test_input_dependent_share_of_an_orthogonal_first_layer():
     rng = np.random.default_rng(12)
     X = rng.uniform(0, 16, (200, 40)) * rng.uniform(0.2, 1.0, 40)   # all positive, like raw pixels
     net = wi.MLP([40, 40, 10], activation="tanh", weight_init="orthogonal", seeds=range(3))
-    _lsuv(net, itertools.repeat(X))
+    wi.lsuv(net, X)
     z = net.trace(X).pre_activations[0]
     share = z.var(axis=1).mean(axis=-1) / z.var(axis=(1, 2))
     c = np.sqrt(40 * np.mean(net.weights[0] ** 2, axis=(1, 2)))

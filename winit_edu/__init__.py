@@ -16,6 +16,7 @@ Modules, one idea each:
 ``network``         the MLP with an ensemble axis and hand-written backprop
 ``residual``        a residual MLP (blocks, branch scale, pre-norm), same conventions
 ``training``        SGD with momentum, Adam, per-member rates, divergence detection
+``data_dependent``  LSUV: weights rescaled until every layer has unit variance on a batch
 ``data``            spirals, moons, XOR, scikit-learn's digits
 ``diagnostics``     per-layer statistics, saturation, dead units
 ``theory``          closed-form predictions (second moment, gradient factor)
@@ -33,13 +34,14 @@ import importlib
 
 from . import diagnostics, meanfield, theory
 from .activations import ACTIVATIONS, Activation, derivative, get_activation
+from .data_dependent import lsuv
 from .data import load_dataset, load_digits, make_moons, make_spirals, make_xor, train_test_split
 from .distributions import constant, normal, ones, truncated_normal, truncated_std_factor, uniform, zeros
 from .fans import compute_fans
 from .gains import calculate_gain
 from .losses import one_hot, softmax_cross_entropy, squared_error
 from .network import MLP, Trace
-from .residual import ResidualMLP
+from .residual import ResidualMLP, ResidualTrace
 from .ordered import ordered_matmul
 from .registry import INITIALIZERS, get_initializer
 from .rng import as_generator, seed_streams
@@ -76,8 +78,8 @@ __all__ = [
     "load_dataset", "load_digits", "make_moons", "make_spirals", "make_xor", "train_test_split",
     "constant", "normal", "ones", "truncated_normal", "truncated_std_factor", "uniform", "zeros",
     "compute_fans", "calculate_gain", "one_hot", "softmax_cross_entropy", "squared_error",
-    "MLP", "ResidualMLP", "Trace", "seed_streams", "ordered_matmul", "INITIALIZERS", "get_initializer", "as_generator",
-    "identity", "orthogonal", "sparse", "History", "TrainingDiverged", "evaluate", "train",
+    "MLP", "ResidualMLP", "ResidualTrace", "Trace", "seed_streams", "ordered_matmul", "INITIALIZERS", "get_initializer", "as_generator",
+    "identity", "orthogonal", "sparse", "History", "TrainingDiverged", "evaluate", "train", "lsuv",
     "fan_for_mode", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
     "lecun_normal", "lecun_uniform", "variance_scaling",
 ]
