@@ -12,9 +12,16 @@ The formulas checked (simulation tolerances in standard errors, ``N_SE`` of ``st
 * equal beta = sum 1/n_l: log G has (nearly) the same law at different depths, exactly as predicted;
 * the Jacobian (``winit_edu.diagnostics.jacobians``): E[Z^2] = 1/n_0, E[Z^4]/E[Z^2]^2 = 6 prod_{l<L}(1 + 5/n_l),
   and |u J_L|^2 / |u|^2 has the law of G_L;
-* the gridded law of log G (FFT convolution) has the exact mean and variance.
+* the gridded law of log G (FFT convolution) has the exact mean and variance, and its tails and median
+  (``prob_outside``) agree with a Monte Carlo of the scalar law.
+
+The helpers ``log_ratio_moments``, ``log_gain_distribution`` and ``prob_outside`` are loaded from the
+notebook itself, so these tests check the chapter's code, not a copy.
 """
+import ast
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,27 +39,36 @@ def _one_blas_thread():
         yield
 
 
-def log_ratio_moments(n):
-    """As in the notebook: exact mean and variance of log R given K >= 1, and P(K = 0)."""
-    k = np.arange(1, n + 1)
-    p_dead = 0.5**n
-    p = stats.binom.pmf(k, n, 0.5) / (1 - p_dead)
-    psi, trigamma = special.digamma(k / 2), special.polygamma(1, k / 2)
-    mean = math.log(4 / n) + np.sum(p * psi)
-    var = np.sum(p * trigamma) + np.sum(p * psi**2) - np.sum(p * psi) ** 2
-    return float(mean), float(var), p_dead
+NOTEBOOK = Path(__file__).resolve().parents[1] / "book" / "15b_finite_width.ipynb"
 
 
-def log_gain_distribution(n, L, dy=0.02, lo=-30.0, hi=6.0):
-    edges = np.arange(lo, hi + dy / 2, dy)
-    k = np.arange(1, n + 1)
-    w = stats.binom.pmf(k, n, 0.5) / (1 - 0.5**n)
-    cdf = stats.chi2.cdf(n / 2 * np.exp(edges)[None, :], k[:, None])
-    cdf[:, 0], cdf[:, -1] = 0.0, 1.0
-    p = w @ np.diff(cdf, axis=1)
-    size = fft.next_fast_len(L * len(p))
-    pmf = np.clip(fft.irfft(fft.rfft(p, size) ** L, size)[: L * (len(p) - 1) + 1], 0.0, None)
-    return L * lo + (np.arange(len(pmf)) + L / 2) * dy, pmf / pmf.sum()
+def _notebook_functions(names):
+    """The notebook's own definitions of ``names`` (function definitions only, no other code is run).
+
+    The tests check the code the chapter runs, not a copy of it.
+    """
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    ns = {"math": math, "np": np, "stats": stats, "special": special, "fft": fft}
+    found = set()
+    for cell in cells:
+        if cell["cell_type"] != "code":
+            continue
+        tree = ast.parse("".join(cell["source"]))
+        defs = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name in names]
+        if defs:
+            exec(compile(ast.Module(body=defs, type_ignores=[]), str(NOTEBOOK), "exec"), ns)
+            found.update(d.name for d in defs)
+    assert found == set(names), f"not found in the notebook: {set(names) - found}"
+    return [ns[name] for name in names]
+
+
+log_ratio_moments, _log_gain_distribution, prob_outside = _notebook_functions(
+    ["log_ratio_moments", "log_gain_distribution", "prob_outside"])
+
+
+def log_gain_distribution(n, L):
+    """The notebook's gridded law of log G_L at one depth: (grid centres, probabilities)."""
+    return _log_gain_distribution(n, [L])[L]
 
 
 def log_gains(width, depth, seeds):
@@ -162,3 +178,42 @@ def test_gridded_law_matches_networks():
     cdf = 1 - alive + alive * np.cumsum(p)
     emp = np.searchsorted(np.sort(lg), y, side="right") / lg.size
     assert np.max(np.abs(emp - cdf)) < 1.63 / math.sqrt(lg.size)          # 1% Kolmogorov-Smirnov value
+
+
+def test_jacobian_fourth_moment_at_non_constant_widths():
+    # widths 10-6-20-8-12: the product runs over the hidden layers before the last, l < L
+    sizes, S = [10, 6, 20, 8, 12, 1], 4000
+    net = wi.MLP(sizes, activation="relu", weight_init="he_normal", seeds=list(range(S)))
+    x = np.random.default_rng(4).normal(size=(1, sizes[0]))
+    z_alt = []
+    for l, J in wi.diagnostics.jacobians(net, x):
+        Z2 = J[:, 0] ** 2
+        a, b = np.mean(Z2**2, axis=(1, 2)), np.mean(Z2, axis=(1, 2))
+        assert abs(b.mean() - 1 / sizes[0]) < N_SE * b.std() / math.sqrt(S)
+        pred = 6 * np.prod([1 + 5 / n for n in sizes[1:l]])                  # prod over 1 <= l' < l
+        alt = 6 * np.prod([1 + 5 / n for n in sizes[2:l + 1]])               # the wrong index, 1 < l' <= l
+        grad = np.array([1 / b.mean() ** 2, -2 * a.mean() / b.mean() ** 3])
+        se = math.sqrt(grad @ np.cov(np.stack([a, b])) @ grad / S)
+        assert abs(a.mean() / b.mean() ** 2 - pred) < N_SE * se, (l, pred)
+        z_alt.append(abs(a.mean() / b.mean() ** 2 - alt) / se)
+    # the wrong index (which agrees with the right one at constant width) is rejected: about 5 s.e. away at
+    # the last layer (22.3 against 17.3)
+    assert max(z_alt) > 3, z_alt
+
+
+def test_prob_outside_tails_and_median_match_the_scalar_law():
+    # Monte Carlo of the scalar law: log G_L = sum of L independent log((2/n) chi^2_K), K ~ Bin(n, 1/2)
+    n, L, M = 16, 32, 200_000
+    rng = np.random.default_rng(12)
+    K = rng.binomial(n, 0.5, size=(M, L))
+    with np.errstate(divide="ignore"):
+        log_g = np.sum(np.log(2 / n * np.where(K > 0, rng.chisquare(np.maximum(K, 1)), 0.0)), axis=1)
+    below, above = prob_outside(n, [L])
+    for pred, meas in [(below[0], np.mean(log_g < math.log(0.1))), (above[0], np.mean(log_g > math.log(10)))]:
+        assert abs(meas - pred) < N_SE * math.sqrt(pred * (1 - pred) / M), (pred, meas)
+    assert below[0] == pytest.approx(0.819, abs=0.002)
+    # the median: where the gridded CDF crosses 1/2 (as in the notebook), against the sample median
+    y, p = log_gain_distribution(n, L)
+    alive = (1 - 0.5**n) ** L
+    med = y[np.searchsorted(1 - alive + alive * np.cumsum(p), 0.5)]
+    assert abs(np.mean(log_g <= med) - 0.5) < N_SE * 0.5 / math.sqrt(M) + 0.002     # + half a grid bin of mass
