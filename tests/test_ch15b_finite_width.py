@@ -15,20 +15,19 @@ The formulas checked (simulation tolerances in standard errors, ``N_SE`` of ``st
 * the gridded law of log G (FFT convolution) has the exact mean and variance, and its tails and median
   (``prob_outside``) agree with a Monte Carlo of the scalar law.
 
-The helpers ``log_ratio_moments``, ``log_gain_distribution`` and ``prob_outside`` are loaded from the
-notebook itself, so these tests check the chapter's code, not a copy.
+The exact law is ``winit_edu.finite_width`` (``log_ratio_moments``, ``log_gain_distribution``, ``prob_outside``),
+which the chapter calls; its API (errors, edge cases) is tested in ``test_finite_width.py``, its agreement with
+networks here.
 """
-import ast
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import fft, special, stats
+from scipy import stats
 from threadpoolctl import threadpool_limits
 
 import winit_edu as wi
+from winit_edu.finite_width import log_gain_distribution, log_ratio_moments, prob_outside
 
 from stats_helpers import N_SE
 
@@ -37,38 +36,6 @@ from stats_helpers import N_SE
 def _one_blas_thread():
     with threadpool_limits(1):
         yield
-
-
-NOTEBOOK = Path(__file__).resolve().parents[1] / "book" / "15b_finite_width.ipynb"
-
-
-def _notebook_functions(names):
-    """The notebook's own definitions of ``names`` (function definitions only, no other code is run).
-
-    The tests check the code the chapter runs, not a copy of it.
-    """
-    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-    ns = {"math": math, "np": np, "stats": stats, "special": special, "fft": fft}
-    found = set()
-    for cell in cells:
-        if cell["cell_type"] != "code":
-            continue
-        tree = ast.parse("".join(cell["source"]))
-        defs = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name in names]
-        if defs:
-            exec(compile(ast.Module(body=defs, type_ignores=[]), str(NOTEBOOK), "exec"), ns)
-            found.update(d.name for d in defs)
-    assert found == set(names), f"not found in the notebook: {set(names) - found}"
-    return [ns[name] for name in names]
-
-
-log_ratio_moments, _log_gain_distribution, prob_outside = _notebook_functions(
-    ["log_ratio_moments", "log_gain_distribution", "prob_outside"])
-
-
-def log_gain_distribution(n, L):
-    """The notebook's gridded law of log G_L at one depth: (grid centres, probabilities)."""
-    return _log_gain_distribution(n, [L])[L]
 
 
 def log_gains(width, depth, seeds):
@@ -208,10 +175,10 @@ def test_prob_outside_tails_and_median_match_the_scalar_law():
     K = rng.binomial(n, 0.5, size=(M, L))
     with np.errstate(divide="ignore"):
         log_g = np.sum(np.log(2 / n * np.where(K > 0, rng.chisquare(np.maximum(K, 1)), 0.0)), axis=1)
-    below, above = prob_outside(n, [L])
-    for pred, meas in [(below[0], np.mean(log_g < math.log(0.1))), (above[0], np.mean(log_g > math.log(10)))]:
+    below, above = prob_outside(n, L)
+    for pred, meas in [(below, np.mean(log_g < math.log(0.1))), (above, np.mean(log_g > math.log(10)))]:
         assert abs(meas - pred) < N_SE * math.sqrt(pred * (1 - pred) / M), (pred, meas)
-    assert below[0] == pytest.approx(0.819, abs=0.002)
+    assert below == pytest.approx(0.819, abs=0.002)
     # the median: where the gridded CDF crosses 1/2 (as in the notebook), against the sample median
     y, p = log_gain_distribution(n, L)
     alive = (1 - 0.5**n) ** L

@@ -18,9 +18,10 @@ Modules, one idea each:
 ``training``        SGD with momentum, Adam, per-member rates, divergence detection
 ``data_dependent``  LSUV: weights rescaled until every layer has unit variance on a batch
 ``data``            spirals, moons, XOR, scikit-learn's digits
-``diagnostics``     per-layer statistics, saturation, dead units
+``diagnostics``     per-layer statistics, saturation, dead units, input-output Jacobians
 ``theory``          closed-form predictions (second moment, gradient factor)
 ``meanfield``       order and chaos: correlation map, fixed points, depth scales
+``finite_width``    the exact law of the signal length of a narrow ReLU network at initialization
 ``plotting``        the book's figure style and common plots
 ``explore``         widgets that work live and in the static HTML book
 =================== =========================================================
@@ -32,7 +33,7 @@ loaded on first use (``wi.explore.scrubber(...)`` works as before).
 """
 import importlib
 
-from . import diagnostics, meanfield, theory
+from . import diagnostics, finite_width, meanfield, theory
 from .activations import ACTIVATIONS, Activation, derivative, get_activation
 from .data_dependent import lsuv
 from .data import load_dataset, load_digits, make_moons, make_spirals, make_xor, train_test_split

@@ -397,7 +397,10 @@ def jacobian(net, x, layer=None):
     Parameters
     ----------
     net : MLP
+        A network with ``norm=None``, as in :func:`jacobians`.
     x : array_like, shape (B, n_0) or (S, B, n_0)
+        Inputs shared by all members or one batch per member, as in
+        :func:`jacobians`.
     layer : int, optional
         ``1 .. net.n_layers``; default the last hidden layer,
         ``net.n_layers - 1``.
@@ -433,14 +436,20 @@ def jacobian_singular_values(net, x, layer=None):
 
     The same for ``J`` (row-vector layout) as for the papers' ``J^T``:
     ``s_1 >= ... >= s_k`` with ``k = min(n_0, n_layer)``. Their squares
-    average to ``sum(J**2) / k``; ``(s**2).mean(axis=-1)`` is the mean
-    squared singular value ``m_1`` when ``n_0 <= n_layer`` (then
-    ``k = n_0``).
+    average to ``sum(J**2) / k``. Pennington et al. (2017) call
+    ``m_1 = tr(J J^T) / n_0 = sum(J**2) / n_0`` the mean squared singular
+    value; ``(s**2).mean(axis=-1)`` equals it only when ``n_0 <= n_layer``
+    (then ``k = n_0``). For ``n_0 > n_layer`` the ``n_0 - n_layer`` zero
+    singular values are not returned, and ``m_1`` is
+    ``(s**2).sum(axis=-1) / n_0``.
 
     Parameters
     ----------
     net : MLP
+        A network with ``norm=None``, as in :func:`jacobians`.
     x : array_like, shape (B, n_0) or (S, B, n_0)
+        Inputs shared by all members or one batch per member, as in
+        :func:`jacobians`.
     layer : int, optional
         As in :func:`jacobian`.
 
@@ -453,6 +462,12 @@ def jacobian_singular_values(net, x, layer=None):
     TypeError, ValueError
         As :func:`jacobians`; numpy's ``LinAlgError`` for a non-finite
         Jacobian (an overflowing member).
+
+    References
+    ----------
+    Pennington, J., Schoenholz, S. S. and Ganguli, S. (2017). Resurrecting
+    the sigmoid in deep learning through dynamical isometry: theory and
+    practice. NeurIPS 30.
 
     Examples
     --------
