@@ -1,5 +1,7 @@
 """Activations and their derivatives ``df(z, h)`` with ``h = f(z)``."""
+import importlib
 import math
+import os
 
 import numpy as np
 import pytest
@@ -20,7 +22,7 @@ def points_away_from_kinks(n=2000, seed=0):
 
 def test_activation_names():
     assert ACTIVATIONS == ("linear", "identity", "sigmoid", "tanh", "scaled_tanh", "relu", "leaky_relu", "selu",
-                           "gelu", "silu")
+                           "gelu", "silu", "gelu_tanh")
 
 
 def test_gelu_and_silu_values():
@@ -30,6 +32,51 @@ def test_gelu_and_silu_values():
                                rtol=1e-14, atol=1e-16)
     assert math.isclose(get_activation("gelu")(np.array(1.0)), 0.8413447460685429, rel_tol=1e-14)
     np.testing.assert_allclose(get_activation("silu")(z), z / (1 + np.exp(-z)), rtol=1e-14, atol=1e-16)
+
+
+def torch_or_skip():
+    if os.environ.get("WINIT_REQUIRE_FRAMEWORKS") == "1":
+        return importlib.import_module("torch")
+    return pytest.importorskip("torch")
+
+
+def test_gelu_tanh_is_the_documented_formula_and_close_to_the_exact_gelu():
+    z = np.array([-3.0, -1.0, -0.1, 0.0, 0.5, 1.0, 4.0])
+    formula = 0.5 * z * (1 + np.tanh(math.sqrt(2 / math.pi) * (z + 0.044715 * z**3)))
+    np.testing.assert_allclose(get_activation("gelu_tanh")(z), formula, rtol=1e-15, atol=1e-17)
+    # Hendrycks and Gimpel's approximation: within 5e-4 of z Phi(z) everywhere (largest gap ~4.7e-4 near |z| = 2)
+    z = np.linspace(-12, 12, 24_001)
+    gap = np.abs(get_activation("gelu_tanh")(z) - get_activation("gelu")(z))
+    assert 4e-4 < gap.max() < 5e-4
+
+
+def test_gelu_tanh_matches_torch_and_its_autograd():
+    torch = torch_or_skip()
+    act = get_activation("gelu_tanh")
+    z = np.concatenate([np.linspace(-12, 12, 4801), [-1e3, 1e3, 1e30]])
+    zt = torch.tensor(z, requires_grad=True)
+    ref = torch.nn.functional.gelu(zt, approximate="tanh")
+    ref.sum().backward()
+    # for z < -7 both are rounding noise: 1 + tanh(...) and 1 - tanh(...)^2 are below float64's 1.1e-16 and
+    # multiplied by z (and by 1 + 3 * 0.044715 z^2 ~ 8 in f'), hence an absolute floor
+    np.testing.assert_allclose(act(z), ref.detach().numpy(), rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(act.df(z, act(z)), zt.grad.numpy(), rtol=1e-13, atol=1e-14)
+    z32 = np.linspace(-6, 6, 121, dtype=np.float32)
+    ref32 = torch.nn.functional.gelu(torch.from_numpy(z32), approximate="tanh").numpy()
+    np.testing.assert_allclose(act(z32), ref32, rtol=1e-6, atol=1e-6)  # the same tail noise at float32 eps * |z|
+
+
+def test_gelu_tanh_is_finite_and_quiet_for_huge_inputs():
+    act = get_activation("gelu_tanh")
+    z = np.array([-1e300, -1e20, -50.0, 50.0, 1e20, 1e300])
+    with np.errstate(all="raise"):  # no overflow of z**3 (nor inf * 0 = nan in the derivative)
+        h = act(z)
+        dh = act.df(z, h)
+    np.testing.assert_array_equal(h, [-0.0, -0.0, -0.0, 50.0, 1e20, 1e300])
+    np.testing.assert_array_equal(dh, [0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    z32 = np.array([-1e30, 1e30], dtype=np.float32)
+    with np.errstate(all="raise"):
+        assert act.df(z32, act(z32)).tolist() == [0.0, 1.0]
 
 
 def test_identity_is_linear_and_has_a_gain():

@@ -64,7 +64,7 @@ def test_param_range(param):
         calculate_gain("leaky_relu", param)
 
 
-@pytest.mark.parametrize("name", ["gelu", "silu"])
+@pytest.mark.parametrize("name", ["gelu", "silu", "gelu_tanh"])
 def test_gelu_and_silu_gains_keep_a_unit_second_moment(name):
     # gain**2 * E[f(z)^2] = 1 for z ~ N(0, 1): the quadrature here is independent of the stored constant
     from scipy import integrate
@@ -76,3 +76,13 @@ def test_gelu_and_silu_gains_keep_a_unit_second_moment(name):
     # ... and by simulation: a 2,000,000-sample mean has a relative error of about 1e-3
     z = np.random.default_rng(0).standard_normal(2_000_000)
     assert abs(wi.calculate_gain(name) ** 2 * np.mean(f(z) ** 2) - 1.0) < 5e-3
+
+
+def test_gelu_tanh_gain_is_the_exact_gelus_rule_and_agrees_with_the_theory_module():
+    # handled as "gelu": one over the root second moment at unit variance, a hair above the exact GELU's
+    assert 0 < wi.calculate_gain("gelu_tanh") - wi.calculate_gain("gelu") < 1e-4
+    # wi.theory's (and wi.meanfield's) Gaussian expectations see the same activation by name
+    assert math.isclose(wi.calculate_gain("gelu_tanh") ** 2 * wi.theory.second_moment_after("gelu_tanh", 1.0), 1.0,
+                        rel_tol=1e-9)
+    with pytest.raises(ValueError, match="param is only accepted"):
+        wi.calculate_gain("gelu_tanh", 0.1)

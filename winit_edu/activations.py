@@ -86,6 +86,33 @@ def gelu(z):
     return z * _normal_cdf(z)
 
 
+_GELU_TANH_K = math.sqrt(2.0 / math.pi)  # the tanh approximation's constants (Hendrycks and Gimpel 2016)
+_GELU_TANH_C = 0.044715
+
+
+def _gelu_tanh_t(z):
+    """``tanh(sqrt(2/pi) (u + 0.044715 u^3))`` and ``u``, with ``u = z`` clipped to [-10, 10].
+
+    At ``|z| = 10`` the argument is about 43.6 and ``tanh`` is already +-1 to
+    the last bit (float32 and float64), so the clip changes no value; it only
+    keeps ``u^3`` from overflowing for huge ``z`` (and ``f'`` from becoming
+    ``inf * 0 = nan``).
+    """
+    u = np.clip(z, -10.0, 10.0)
+    return np.tanh(_GELU_TANH_K * (u + _GELU_TANH_C * u * u * u)), u
+
+
+def gelu_tanh(z):
+    """GELU's tanh approximation ``0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3)))``.
+
+    The form of GPT-2 and BERT, PyTorch's ``nn.GELU(approximate="tanh")``
+    (Hendrycks and Gimpel 2016); it differs from the exact :func:`gelu` by
+    less than 5e-4 everywhere.
+    """
+    t, _ = _gelu_tanh_t(z)
+    return 0.5 * z * (1.0 + t)
+
+
 def silu(z):
     """Sigmoid-weighted linear unit ``z * sigmoid(z)`` (also "swish" with beta = 1)."""
     return z * sigmoid(z)
@@ -124,6 +151,13 @@ def _gelu_df(z, h):
     return _normal_cdf(z) + z * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
 
 
+def _gelu_tanh_df(z, h):
+    # d/dz [z (1 + t) / 2] = (1 + t) / 2 + z (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 z^2) / 2; for |z| > 10 the
+    # second term is exactly 0 (t = +-1), so the clipped u in it changes nothing
+    t, u = _gelu_tanh_t(z)
+    return 0.5 * (1.0 + t) + 0.5 * u * (1.0 - t * t) * (_GELU_TANH_K * (1.0 + 3.0 * _GELU_TANH_C * u * u))
+
+
 def _silu_df(z, h):
     s = sigmoid(z)
     return s * (1.0 + z * (1.0 - s))
@@ -145,6 +179,7 @@ _TABLE = {
     "selu": (selu, _selu_df),
     "gelu": (gelu, _gelu_df),
     "silu": (silu, _silu_df),
+    "gelu_tanh": (gelu_tanh, _gelu_tanh_df),
 }
 #: The names of the activations: the one table of nonlinearity names
 #: (:func:`winit_edu.gains.calculate_gain` accepts the same).
@@ -159,8 +194,10 @@ def get_activation(name, slope=0.01):
     name : str or Activation
         One of ``"linear"`` (or its synonym ``"identity"``), ``"sigmoid"``,
         ``"tanh"``, ``"scaled_tanh"``, ``"relu"``, ``"leaky_relu"``,
-        ``"selu"``, ``"gelu"``, ``"silu"``. An :class:`Activation` is
-        returned unchanged.
+        ``"selu"``, ``"gelu"`` (exact, ``z Phi(z)``), ``"silu"``,
+        ``"gelu_tanh"`` (GELU's tanh approximation, PyTorch's
+        ``approximate="tanh"``). An :class:`Activation` is returned
+        unchanged.
     slope : float, default 0.01
         Negative slope, used only by ``"leaky_relu"``: a number with
         ``|slope| <= 1e100`` (``-1`` gives ``|z|``).

@@ -23,9 +23,12 @@ gelu           1/sqrt(E[gelu(z)^2])     keeps the second moment at 1 for z ~ N(0
                                         no gain for GELU and raises)
 silu           1/sqrt(E[silu(z)^2])     the same rule for SiLU (swish); not in PyTorch
                = 1.6765
+gelu_tanh      1/sqrt(E[f(z)^2])        the same rule for GELU's tanh approximation
+               = 1.5336                 (GPT-2's; 5e-5 above the exact GELU's gain);
+                                        not in PyTorch
 ============== ======================== =============================================
 
-GELU and SiLU are not homogeneous (``E[f(sqrt(q) z)^2] / q`` rises from 1/4
+GELU (both forms) and SiLU are not homogeneous (``E[f(sqrt(q) z)^2] / q`` rises from 1/4
 towards 1/2 as ``q`` grows), so their gains keep the second moment at 1 for
 *one* layer fed unit-variance inputs, but ``q = 1`` is an unstable fixed point
 of the layer-to-layer map: over many layers the signal drifts away from it
@@ -43,7 +46,7 @@ from ._checks import check_choice, check_real
 from .activations import ACTIVATIONS
 
 # 1 / sqrt(E[f(z)^2]) for z ~ N(0, 1), by adaptive quadrature to 1e-14 (tests/test_gains.py recomputes them)
-_UNIT_SECOND_MOMENT = {"gelu": 1.5335304411955353, "silu": 1.676532470331091}
+_UNIT_SECOND_MOMENT = {"gelu": 1.5335304411955353, "silu": 1.676532470331091, "gelu_tanh": 1.5335805216661471}
 
 #: The accepted names: the same table as the activations'.
 NONLINEARITIES = ACTIVATIONS
@@ -57,8 +60,10 @@ def calculate_gain(nonlinearity, param=None):
     nonlinearity : str
         One of ``"linear"``, ``"identity"``, ``"sigmoid"``, ``"tanh"``,
         ``"scaled_tanh"``, ``"relu"``, ``"leaky_relu"``, ``"selu"``,
-        ``"gelu"``, ``"silu"`` (the last two are not in PyTorch; see the
-        module's table).
+        ``"gelu"``, ``"silu"``, ``"gelu_tanh"`` (the last three are not in
+        PyTorch, which raises for them: their gain ``1/sqrt(E[f(z)^2])``
+        keeps the second moment at 1 for one layer fed unit-variance inputs
+        only; see the module's table).
     param : float, optional
         Negative slope of ``"leaky_relu"`` (default 0.01, as in PyTorch),
         ``|param| <= 1e100``. Not accepted for the other nonlinearities.
