@@ -247,8 +247,15 @@ def test_norm_momentum_can_be_changed():
     net.forward(X, training=True)
     z = X @ net.weights[0][0] + net.biases[0][0]
     np.testing.assert_allclose(net.running_vars[0][0], z.var(axis=0, ddof=1), rtol=1e-12)
-    # with the running statistics equal to this batch's, inference matches training up to the Bessel factor
-    np.testing.assert_allclose(net.member(0).running_vars[0], net.running_vars[0])
+    # with the running statistics equal to this batch's, inference matches training up to the Bessel factor:
+    # the running variance is the unbiased one, B / (B - 1) times the biased one training normalizes with
+    net.norm_eps = 1e-12  # so that eps's share (eps / var) stays below the tolerance
+    trained, inferred = net.trace(X, training=True), net.trace(X)
+    np.testing.assert_allclose(inferred.pre_activations[0] * np.sqrt(6 / 5), trained.pre_activations[0], rtol=1e-9)
+    # and a copy of the member keeps the momentum and the running statistics
+    copy = net.member(0)
+    assert copy.norm_momentum == 1.0
+    np.testing.assert_array_equal(copy.running_vars[0], net.running_vars[0])
 
 
 def test_training_mode_output_depends_on_the_batch_and_inference_mode_does_not():
@@ -405,6 +412,104 @@ def test_float32_keeps_float32(norm):
 def test_constructor_errors(kwargs, error, match):
     with pytest.raises(error, match=match):
         MLP([3, 4, 4, 2], **kwargs)
+
+
+# --- norm_eps and norm_momentum: constructor arguments, checked again on every assignment -------------
+
+def test_norm_eps_and_momentum_are_constructor_arguments():
+    net = MLP([3, 4, 2], norm="batch", norm_eps=1e-3, norm_momentum=0.01)  # Keras' defaults, in PyTorch's convention
+    assert (net.norm_eps, net.norm_momentum) == (1e-3, 0.01)
+    X = np.random.default_rng(0).normal(size=(6, 3))
+    z = X @ net.weights[0][0] + net.biases[0][0]
+    out = net.trace(X, training=True).pre_activations[0][0]
+    np.testing.assert_allclose(out, (z - z.mean(0)) / np.sqrt(z.var(0) + 1e-3), rtol=1e-12)
+    net.forward(X, training=True)
+    np.testing.assert_allclose(net.running_means[0][0], 0.01 * z.mean(0), rtol=1e-12)
+    # the copies keep them, and concatenate insists that they agree
+    assert (net.member(0).norm_eps, net.member(0).norm_momentum) == (1e-3, 0.01)
+    assert MLP.concatenate([net, net]).norm_momentum == 0.01
+    with pytest.raises(ValueError, match="norm_momentum"):
+        MLP.concatenate([net, MLP([3, 4, 2], norm="batch", norm_eps=1e-3)])
+    # the defaults are PyTorch's
+    assert (MLP([3, 4, 2], norm="layer").norm_eps, MLP([3, 4, 2]).norm_momentum) == (1e-5, 0.1)
+
+
+@pytest.mark.parametrize("name,value,error,match", [
+    ("norm_eps", 0.0, ValueError, "norm_eps must be > 0"),
+    ("norm_eps", -1e-5, ValueError, "norm_eps must be > 0"),
+    ("norm_eps", np.inf, ValueError, "norm_eps must be finite"),
+    ("norm_eps", np.nan, ValueError, "norm_eps must be finite"),
+    ("norm_eps", "1e-5", TypeError, "norm_eps must be a real number"),
+    ("norm_momentum", -0.1, ValueError, "norm_momentum must be >= 0"),
+    ("norm_momentum", 1.5, ValueError, "norm_momentum must be <= 1"),
+    ("norm_momentum", np.nan, ValueError, "norm_momentum must be finite"),
+    ("norm_momentum", True, TypeError, "norm_momentum must be a real number"),
+])
+def test_bad_norm_eps_and_momentum_are_refused_in_the_constructor_and_on_assignment(name, value, error, match):
+    with pytest.raises(error, match=match):
+        MLP([3, 4, 2], norm="batch", **{name: value})
+    net = MLP([3, 4, 2], norm="batch")
+    with pytest.raises(error, match=match):
+        setattr(net, name, value)
+    assert (net.norm_eps, net.norm_momentum) == (1e-5, 0.1)  # the refused value was not stored
+    X = np.random.default_rng(0).normal(size=(4, 3))
+    assert np.isfinite(net.forward(X, training=True)).all()
+
+
+def test_valid_assignments_are_stored_as_floats_and_used():
+    net = MLP([3, 4, 2], norm="batch")
+    net.norm_eps, net.norm_momentum = np.float32(1e-3), 1  # the range ends: momentum 1 keeps only the last batch
+    assert type(net.norm_eps) is float and type(net.norm_momentum) is float
+    net.norm_momentum = 0  # 0 freezes the running statistics
+    net.forward(np.random.default_rng(0).normal(size=(4, 3)), training=True)
+    np.testing.assert_array_equal(net.running_vars[0], 1.0)
+
+
+@pytest.mark.parametrize("norm,kwargs,match", [
+    (None, dict(norm_eps=1e-3), "norm_eps"),
+    (None, dict(norm_momentum=0.01), "norm_momentum"),
+    ("layer", dict(norm_momentum=0.01), "norm_momentum"),  # layer norm keeps no running statistics
+])
+def test_norm_constants_without_the_normalization_that_uses_them_are_refused(norm, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MLP([3, 4, 2], norm=norm, **kwargs)
+    MLP([3, 4, 2], norm="batch", **kwargs)  # fine where they are used
+    net = MLP([3, 4, 2], norm=norm)
+    for name, value in kwargs.items():  # an assignment is allowed (code may treat every network alike)
+        setattr(net, name, value)
+
+
+# --- first_nonfinite looks at the normalization's parameters and state too --------------------------
+
+@pytest.mark.parametrize("name,quantity", [("norm_gains", "norm gains"), ("norm_biases", "norm biases")])
+def test_first_nonfinite_names_a_non_finite_norm_gain_or_bias(name, quantity):
+    net = MLP([3, 4, 4, 2], activation="tanh", seeds=[0, 1], norm="layer", norm_affine=True)
+    getattr(net, name)[1][1, 2] = np.nan  # hidden layer 2 of member 1
+    with np.errstate(all="ignore"):
+        net.forward(np.ones((3, 3)))
+    assert net.first_nonfinite(0) == (-1, "")
+    assert net.first_nonfinite(1) == (2, quantity)  # named before the pre-activations it spoils
+
+
+def test_first_nonfinite_names_running_statistics_only_after_finite_pre_activations():
+    net = MLP([3, 4, 4, 2], activation="tanh", seeds=[0, 1], norm="batch")
+    net.running_vars[0][1, 0] = np.inf  # inference divides by sqrt(inf): the pre-activations stay finite
+    net.forward(np.ones((3, 3)))
+    assert net.first_nonfinite(0) == (-1, "")
+    assert net.first_nonfinite(1) == (1, "running variances")
+    net.running_means[1][0, 0] = np.nan  # this one spoils the pre-activations of layer 2, which are named
+    with np.errstate(all="ignore"):
+        net.forward(np.ones((3, 3)))
+    assert net.first_nonfinite(0) == (2, "pre-activations")
+
+
+def test_train_reports_a_non_finite_norm_gain_as_where_it_diverged():
+    X, y = wi.make_xor(40, rng=0)
+    net = MLP([2, 4, 4, 2], activation="tanh", seeds=[0, 1], norm="batch", norm_affine=True)
+    net.norm_gains[1][1, 0] = np.nan  # (an inf gain would not do: tanh(inf * z) is finite)
+    hist = train(net, X, y, lr=0.1, batch_size=10, epochs=1, on_divergence="stop")
+    assert hist.diverged_step.tolist() == [-1, 0]
+    assert (hist.diverged_layer[1], hist.diverged_quantity[1]) == (2, "norm gains")
 
 
 def test_batch_of_one_is_refused_in_training_mode_only():

@@ -89,6 +89,56 @@ def test_forward_checks_and_backward_order():
         train(net, X, y, dropout=0.5, epochs=1, batch_size=10)
 
 
+def test_training_flag_is_accepted_and_changes_nothing():
+    net = ResidualMLP(2, 6, 2, 2, activation="tanh", seeds=[0, 1], norm="layer")
+    X = np.random.default_rng(0).normal(size=(5, 2))
+    np.testing.assert_array_equal(net.forward(X, training=True), net.forward(X))  # layer norm: same in both modes
+    t_train, t_eval = net.trace(X, labels=np.zeros(5, int), training=True), net.trace(X, labels=np.zeros(5, int))
+    for a, b in zip(t_train.grad_weights + t_train.stream, t_eval.grad_weights + t_eval.stream):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(TypeError, match="training"):
+        net.forward(X, training="yes")
+    with pytest.raises(TypeError, match="training"):
+        net.trace(X, training=1)
+
+
+def test_train_runs_its_steps_in_training_mode_and_evaluates_in_inference_mode():
+    X, y = make_xor(40, rng=0)
+    net = ResidualMLP(2, 4, 1, 2, seeds=[0, 1])
+    original, modes = net.forward, []
+
+    def spy(X, masks=None, training=False):
+        modes.append(training)
+        return original(X, masks=masks, training=training)
+
+    net.forward = spy
+    train(net, X, y, epochs=2, batch_size=10)  # 8 steps, evaluations at steps 0, 4, 8
+    assert modes.count(True) == 8 and modes.count(False) == 3
+
+
+def test_gradients_are_the_backward_arrays_in_parameter_order():
+    net = ResidualMLP(2, 4, 2, 2, seeds=[0, 1])
+    with pytest.raises(RuntimeError, match="backward"):
+        net.gradients()
+    grad_w, grad_b, _ = net.backward(get_loss("cross_entropy")(net.forward(np.ones((3, 2))), np.zeros(3, int))[1])
+    grads = net.gradients()
+    assert len(grads) == len(net.parameters())
+    assert all(g is e for g, e in zip(grads, [a for pair in zip(grad_w, grad_b) for a in pair]))
+    assert all(g.shape == p.shape for g, p in zip(grads, net.parameters()))
+
+
+@pytest.mark.parametrize("value, error, match", [(-1e-5, ValueError, "norm_eps must be >= 0"),
+                                                 (float("nan"), ValueError, "norm_eps must be finite"),
+                                                 ("1e-5", TypeError, "norm_eps must be a real number")])
+def test_norm_eps_assignment_is_checked(value, error, match):
+    net = ResidualMLP(2, 4, 1, 2, norm="layer")
+    with pytest.raises(error, match=match):
+        net.norm_eps = value
+    assert net.norm_eps == 1e-5
+    net.norm_eps = 0  # the exact scale-free map
+    assert net.norm_eps == 0.0 and type(net.norm_eps) is float
+
+
 def test_concatenate_trains_like_the_parts():
     X, y = make_xor(100, rng=0)
     parts = [ResidualMLP(2, 8, 2, 2, seeds=[0, 1], branch_scale=a, last_init=li)

@@ -123,19 +123,22 @@ def test_dropout_masks_in_backward_match_finite_differences():
 
 def test_dropout_drops_the_expected_fraction_and_evaluation_uses_the_whole_net(xor):
     X, y = xor
-    seen = []
+    seen, modes = [], []
     net = MLP([2, 64, 2], seeds=[0, 1])
     original = net.forward
 
-    def spy(X, masks=None):
+    def spy(X, masks=None, training=False):
+        modes.append((masks is not None, training))
         if masks is not None:
             seen.append((masks[0] == 0).mean())
-        return original(X, masks=masks)
+        return original(X, masks=masks, training=training)
 
     net.forward = spy
     hist = train(net, X, y, lr=0.1, epochs=3, batch_size=50, dropout=0.3)
     assert len(seen) == 12                       # training steps only, not the evaluations
     assert abs(np.mean(seen) - 0.3) < 0.02       # 12 x 2 x 50 x 64 Bernoulli draws: sd ~0.003
+    # masks exactly in the training-mode passes (12 steps), none in the inference-mode evaluations (4)
+    assert sorted(set(modes)) == [(False, False), (True, True)] and modes.count((False, False)) == 4
     assert np.isfinite(hist.train_loss).all()
 
 

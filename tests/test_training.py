@@ -55,6 +55,93 @@ def test_eval_every(xor):
     assert hist.val_loss.size == 0
 
 
+# --- eval_at_start / eval_at_end: fewer full evaluations, the same training ------------------------
+
+@pytest.mark.parametrize("start, end, expected", [
+    (True, True, [0, 3, 6, 8]),      # the default
+    (False, True, [3, 6, 8]),
+    (True, False, [0, 3, 6]),
+    (False, False, [3, 6]),
+])
+def test_eval_at_start_and_end_choose_the_evaluated_steps(xor, start, end, expected):
+    X, y = xor
+    X_val, y_val = make_xor(50, rng=1)
+    hist = train(MLP([2, 4, 2], seeds=[0, 1]), X, y, epochs=2, batch_size=50, eval_every=3,
+                 X_val=X_val, y_val=y_val, eval_at_start=start, eval_at_end=end)  # 8 steps
+    np.testing.assert_array_equal(hist.eval_steps, expected)
+    for name in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+        assert getattr(hist, name).shape == (len(expected), 2)
+
+
+def test_eval_at_end_false_keeps_a_last_step_that_eval_every_hits(xor):
+    X, y = xor
+    hist = train(MLP([2, 4, 2]), X, y, epochs=2, batch_size=50, eval_every=4, eval_at_end=False)
+    np.testing.assert_array_equal(hist.eval_steps, [0, 4, 8])
+    hist = train(MLP([2, 4, 2]), X, y, epochs=0, eval_at_start=False)  # no step: the start is the end
+    np.testing.assert_array_equal(hist.eval_steps, [0])
+
+
+@pytest.mark.parametrize("kind", ["plain", "batch norm and dropout", "adam"])
+def test_skipped_evaluations_change_nothing_else_to_the_bit(xor, kind):
+    X, y = xor
+    X_val, y_val = make_xor(50, rng=1)
+    net_kw = dict(norm="batch", norm_affine=True) if kind == "batch norm and dropout" else {}
+    kw = dict(lr=0.05, epochs=3, batch_size=30, momentum=0.9, X_val=X_val, y_val=y_val, eval_every=4)
+    if kind == "batch norm and dropout":
+        kw["dropout"] = 0.2
+    if kind == "adam":
+        kw.update(optimizer="adam", momentum=0.0, lr=0.01)
+    ref_net, net = (MLP([2, 8, 8, 2], activation="relu", seeds=[0, 1], **net_kw) for _ in range(2))
+    ref = train(ref_net, X, y, **kw)
+    hist = train(net, X, y, eval_at_start=False, eval_at_end=False, **kw)
+    np.testing.assert_array_equal(hist.step_loss, ref.step_loss)
+    for a, b in zip(net.parameters() + net.running_vars, ref_net.parameters() + ref_net.running_vars):
+        np.testing.assert_array_equal(a, b)
+    # the evaluated steps are a subset of the default's, with the same numbers
+    np.testing.assert_array_equal(ref.eval_steps, [0, 4, 8, 12, 16, 18])
+    np.testing.assert_array_equal(hist.eval_steps, [4, 8, 12, 16])
+    rows = np.searchsorted(ref.eval_steps, hist.eval_steps)
+    for name in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+        np.testing.assert_array_equal(getattr(hist, name), getattr(ref, name)[rows])
+
+
+def test_no_evaluation_at_all_gives_empty_curves(xor):
+    X, y = xor
+    X_val, y_val = make_xor(50, rng=1)
+    hist = train(MLP([2, 4, 2], seeds=[0, 1, 2]), X, y, epochs=1, batch_size=50, eval_every=100,
+                 X_val=X_val, y_val=y_val, eval_at_start=False, eval_at_end=False)
+    assert hist.eval_steps.shape == (0,) and hist.eval_steps.dtype.kind == "i"
+    for name in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+        assert getattr(hist, name).shape == (0, 3)
+    assert hist.step_loss.shape == (4, 3) and np.isfinite(hist.step_loss).all()
+    part = hist.members([0, 2])
+    assert part.train_loss.shape == (0, 2) and part.val_accuracy.shape == (0, 2)
+
+
+def test_skipping_evaluations_saves_full_passes(xor, monkeypatch):
+    import winit_edu.training as training
+
+    calls = []
+    real = training.evaluate
+    monkeypatch.setattr(training, "evaluate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    X, y = xor
+    train(MLP([2, 4, 2]), X, y, epochs=1, batch_size=50, eval_every=10)  # 4 steps: start and end only
+    assert len(calls) == 2
+    train(MLP([2, 4, 2]), X, y, epochs=1, batch_size=50, eval_every=10, eval_at_start=False)
+    assert len(calls) == 3
+
+
+def test_a_member_that_diverges_is_nan_in_the_evaluations_that_remain(xor):
+    X, y = xor
+    net = MLP([2, 4, 2], seeds=[0, 1])
+    net.weights[0][1] *= np.nan  # member 1 is non-finite from the first step
+    hist = train(net, X, y, epochs=2, batch_size=50, eval_every=3, on_divergence="stop",
+                 eval_at_start=False, eval_at_end=False)
+    np.testing.assert_array_equal(hist.eval_steps, [3, 6])
+    assert hist.diverged_step.tolist() == [-1, 0]
+    assert np.isnan(hist.train_loss[:, 1]).all() and np.isfinite(hist.train_loss[:, 0]).all()
+
+
 def test_zero_epochs_only_evaluates(xor):
     X, y = xor
     net = MLP([2, 4, 2], seeds=0)
@@ -295,6 +382,8 @@ def test_evaluate(xor):
     (dict(lr=[0.1, 0.1, 0.1]), ValueError, "one rate per parameter array"),
     (dict(lr=[0.1, 0.1, -0.1, 0.1]), ValueError, r"lr\[2\]"),
     (dict(callback="print"), TypeError, "callback must be callable"),
+    (dict(eval_at_start=0), TypeError, "eval_at_start must be True or False"),
+    (dict(eval_at_end="no"), TypeError, "eval_at_end must be True or False"),
 ])
 def test_invalid_arguments(xor, kwargs, error, match):
     X, y = xor

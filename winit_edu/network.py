@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_array, check_dtype, check_int
+from ._checks import check_array, check_dtype, check_int, check_real
 from .activations import Activation, get_activation
 from .losses import get_loss
 from .registry import get_initializer
@@ -204,7 +204,7 @@ class MLP:
     norm : {None, "layer", "batch"}, default None
         Normalize every hidden pre-activation ``z = h W + b`` before the
         nonlinearity (the output layer is never normalized):
-        ``z_hat = (z - mean) / sqrt(var + 1e-5)`` with the biased variance.
+        ``z_hat = (z - mean) / sqrt(var + norm_eps)`` with the biased variance.
 
         * ``"layer"``: layer normalization (Ba, Kiros and Hinton 2016), the
           mean and variance of each example over its units. The same in
@@ -214,7 +214,7 @@ class MLP:
           member. In training mode (``forward(X, training=True)``, which
           :func:`~winit_edu.training.train` uses for its steps) the batch
           statistics normalize, and the running statistics are updated as
-          ``running = (1 - 0.1) * running + 0.1 * batch``, with the
+          ``running = (1 - norm_momentum) * running + norm_momentum * batch``, with the
           *unbiased* batch variance (``* B / (B - 1)``); a batch of one
           example is refused. In inference mode (the default of
           :meth:`forward` and :meth:`trace`, and what
@@ -247,6 +247,16 @@ class MLP:
         Initial ``gamma`` (default 1.0; ``beta`` starts at 0), one value or
         one per hidden layer; 0 is the "zero-gamma" start of Goyal et al.
         (2017). Only with ``norm_affine=True``.
+    norm_eps : float, default 1e-5
+        The ``eps`` added to the variance, finite and ``> 0`` (PyTorch's
+        default). Only with ``norm``: another value without a normalization
+        is refused.
+    norm_momentum : float in [0, 1], default 0.1
+        The weight of the new batch in the running statistics (PyTorch's
+        convention and default; Keras' ``momentum`` is ``1 - norm_momentum``):
+        0 freezes them, 1 keeps only the last batch. Only with
+        ``norm="batch"``: another value without batch normalization is
+        refused.
 
     Attributes
     ----------
@@ -270,14 +280,21 @@ class MLP:
         place by every ``forward(..., training=True)`` (empty lists
         otherwise).
     norm_eps, norm_momentum : float
-        1e-5 and 0.1 (PyTorch's defaults); they may be changed on a network.
+        The constructor's values. They may be changed on a network (chapter 17
+        sets ``net.norm_eps = base.norm_eps / c**2``); every assignment is
+        checked as the constructor checks them (a ``ValueError`` for an
+        ``eps <= 0``, a non-finite value or a momentum outside [0, 1], a
+        ``TypeError`` for a value that is not a real number), so a network
+        never holds a value the passes cannot use. Assigning them on a network
+        whose normalization does not use them is allowed and changes nothing.
 
     Raises
     ------
     ValueError, TypeError
         For bad sizes, seeds (also a repeated seed), dtype, activation or
-        initializer names, a ``matmul`` that is not callable, or an
-        initializer that returns the wrong shape or non-finite values.
+        initializer names, a ``matmul`` that is not callable, an initializer
+        that returns the wrong shape or non-finite values, or a bad or unused
+        ``norm_eps`` or ``norm_momentum``.
 
     Examples
     --------
@@ -293,10 +310,18 @@ class MLP:
     >>> eval_out = bn.forward(X)                    # running statistics (inference)
     >>> [p.shape for p in bn.parameters()]          # W_1, b_1, W_2, b_2, then gamma_1, beta_1
     [(1, 2, 8), (1, 8), (1, 8, 3), (1, 3), (1, 8), (1, 8)]
+
+    The normalization's constants are checked when they are set:
+
+    >>> bn.norm_momentum = 1.5
+    Traceback (most recent call last):
+    ...
+    ValueError: norm_momentum must be <= 1.0, got 1.5
     """
 
     def __init__(self, sizes, activation="tanh", weight_init="glorot_uniform", bias_init="zeros",
-                 seeds=0, dtype="float64", matmul=None, norm=None, norm_affine=False, norm_gain=None):
+                 seeds=0, dtype="float64", matmul=None, norm=None, norm_affine=False, norm_gain=None,
+                 norm_eps=NORM_EPS, norm_momentum=NORM_MOMENTUM):
         if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__") or len(sizes) < 2:
             raise ValueError(f"sizes must list at least an input and an output width, got {sizes!r}")
         self.sizes = [check_int(n, name="sizes", min_value=1) for n in sizes]
@@ -316,7 +341,12 @@ class MLP:
         if norm_gain is not None and not norm_affine:
             raise ValueError("norm_gain is the initial gain of norm_affine=True; without it there is no gain")
         self.norm_affine = bool(norm_affine)
-        self.norm_eps, self.norm_momentum = NORM_EPS, NORM_MOMENTUM
+        self.norm_eps, self.norm_momentum = norm_eps, norm_momentum  # checked by the properties
+        if norm is None and self.norm_eps != NORM_EPS:
+            raise ValueError(f"norm_eps is the eps of a normalization; without norm it has no effect, got {norm_eps}")
+        if norm != "batch" and self.norm_momentum != NORM_MOMENTUM:
+            raise ValueError("norm_momentum is the running-statistics momentum of norm='batch'; "
+                             f"with norm={norm!r} it has no effect, got {norm_momentum}")
         acts = activation if isinstance(activation, (list, tuple)) else [activation] * (n_layers - 1)
         if len(acts) != n_layers - 1:
             raise ValueError(f"activation must be one value or {n_layers - 1} values (one per hidden layer), got {len(acts)}")
@@ -347,6 +377,24 @@ class MLP:
         self._inputs = self._pre = self._post = self._masks = None  # what the last forward pass saw, for backward
         self._hat, self._inv_std, self._training = {}, {}, False
         self._work = {}  # (name, layer) -> array reused across steps; see "Memory" in the module docstring
+
+    @property
+    def norm_eps(self):
+        """The ``eps`` of the normalization, finite and ``> 0``; checked on assignment."""
+        return self._norm_eps
+
+    @norm_eps.setter
+    def norm_eps(self, value):
+        self._norm_eps = check_real(value, name="norm_eps", min_value=0.0, min_inclusive=False)
+
+    @property
+    def norm_momentum(self):
+        """The weight of the new batch in the running statistics, in [0, 1]; checked on assignment."""
+        return self._norm_momentum
+
+    @norm_momentum.setter
+    def norm_momentum(self, value):
+        self._norm_momentum = check_real(value, name="norm_momentum", min_value=0.0, max_value=1.0)
 
     @staticmethod
     def _norm_gains(norm_gain, n_hidden):
@@ -717,9 +765,14 @@ class MLP:
     def first_nonfinite(self, member):
         """Where member ``member`` first stopped being finite in the last forward pass.
 
-        Walks the layers in order and reports the first one whose weights,
-        biases or pre-activations (for the given member) hold an inf or a
-        nan.
+        Walks the layers in the order of the forward pass and reports the
+        first quantity of the given member that holds an inf or a nan: in
+        each layer its weights and biases, the gain and bias of its
+        normalization (``norm_affine=True``), its pre-activations in the last
+        forward pass, and last the running statistics of batch normalization
+        (a training step computes them from the pre-activations, so they are
+        only named when those are finite, for instance when a variance
+        overflowed).
 
         Parameters
         ----------
@@ -730,8 +783,14 @@ class MLP:
         -------
         layer, quantity : int, str
             ``layer`` counted from 1, as in the book's plots, and
-            ``"weights"``, ``"biases"`` or ``"pre-activations"``; ``(-1, "")``
-            if everything is finite.
+            ``"weights"``, ``"biases"``, ``"norm gains"``, ``"norm biases"``,
+            ``"pre-activations"``, ``"running means"`` or ``"running
+            variances"``; ``(-1, "")`` if everything is finite.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``member`` is not an int in ``[0, S)``.
 
         Examples
         --------
@@ -744,9 +803,16 @@ class MLP:
         member = check_int(member, name="member", min_value=0)
         if member >= self.n_members:
             raise ValueError(f"member must be < {self.n_members}, got {member}")
+        def hidden(arrays, l):  # the per-hidden-layer lists are empty when the network does not use them
+            return arrays[l] if l < len(arrays) else None
+
         for l in range(self.n_layers):
             for quantity, values in (("weights", self.weights[l]), ("biases", self.biases[l]),
-                                     ("pre-activations", self._pre[l] if self._pre is not None else None)):
+                                     ("norm gains", hidden(self.norm_gains, l)),
+                                     ("norm biases", hidden(self.norm_biases, l)),
+                                     ("pre-activations", self._pre[l] if self._pre is not None else None),
+                                     ("running means", hidden(self.running_means, l)),
+                                     ("running variances", hidden(self.running_vars, l))):
                 if values is not None and not np.isfinite(values[member]).all():
                     return l + 1, quantity
         return -1, ""

@@ -36,7 +36,7 @@ import numpy as np
 from ._checks import check_array, check_dtype, check_int, check_real
 from .activations import get_activation
 from .losses import get_loss
-from .network import _check_joinable, _joined_parameters, _layer_norm, _layer_norm_backward, _seeds
+from .network import _check_joinable, _check_training, _joined_parameters, _layer_norm, _layer_norm_backward, _seeds
 from .registry import get_initializer
 from .rng import seed_streams
 
@@ -100,6 +100,8 @@ class ResidualMLP:
     norm_eps : float, default 1e-5
         The ``epsilon`` of the layer normalization, ``(x - mean) / sqrt(var + eps)``
         (GPT-2's and PyTorch's default); ``0.0`` is the exact scale-free map.
+        It may be changed on a network (``net.norm_eps = ...``); an assignment
+        is checked as the constructor checks it.
     bias_init : str or callable, default "zeros"
     seeds : int or sequence of int, default 0
         One distinct seed per member.
@@ -188,6 +190,15 @@ class ResidualMLP:
         return joined
 
     @property
+    def norm_eps(self):
+        """The ``eps`` of the layer normalization, finite and ``>= 0``; checked on assignment."""
+        return self._norm_eps
+
+    @norm_eps.setter
+    def norm_eps(self, value):
+        self._norm_eps = check_real(value, name="norm_eps", min_value=0.0)
+
+    @property
     def n_members(self):
         """Number of ensemble members ``S``."""
         return len(self.seeds)
@@ -201,12 +212,30 @@ class ResidualMLP:
         """All parameter arrays, weights then biases, layer by layer (the order of ``weights``)."""
         return [p for pair in zip(self.weights, self.biases) for p in pair]
 
+    def gradients(self):
+        """The gradients of the last :meth:`backward`, in the order of :meth:`parameters`.
+
+        As :meth:`winit_edu.network.MLP.gradients`: ``dL/dW_1, dL/db_1, ...``.
+
+        Returns
+        -------
+        list of arrays
+
+        Raises
+        ------
+        RuntimeError
+            Before any :meth:`backward`.
+        """
+        if not self.grad_weights:
+            raise RuntimeError("call backward before gradients")
+        return [g for pair in zip(self.grad_weights, self.grad_biases) for g in pair]
+
     def _block_layers(self, k):
         """Indices into ``weights`` of block ``k``'s branch layers."""
         start = 1 + k * self.branch_depth
         return range(start, start + self.branch_depth)
 
-    def forward(self, X, masks=None):
+    def forward(self, X, masks=None, training=False):
         """Run the network; remember what :meth:`backward` needs.
 
         Parameters
@@ -215,6 +244,13 @@ class ResidualMLP:
         masks : None
             Dropout is not supported here (the argument exists so that
             :func:`~winit_edu.training.train` can call every network alike).
+        training : bool, default False
+            Accepted so that :func:`~winit_edu.training.train` can call every
+            network alike (it passes True for its steps), and changes nothing:
+            this network has no batch normalization, and its layer
+            normalization computes the same statistics in training and in
+            inference (each example over its units). As in
+            :meth:`winit_edu.network.MLP.forward`, it must be a bool.
 
         Returns
         -------
@@ -225,8 +261,9 @@ class ResidualMLP:
         ------
         ValueError, TypeError
             For inputs of the wrong shape, type or with non-finite values,
-            or ``masks`` other than None.
+            ``masks`` other than None, or a ``training`` that is not a bool.
         """
+        _check_training(training)
         if masks is not None:
             raise ValueError("ResidualMLP does not support dropout masks; pass masks=None (train(dropout=0))")
         X = check_array(X, name="X", dtype=self.dtype)
@@ -309,7 +346,7 @@ class ResidualMLP:
         self.grad_weights, self.grad_biases = grad_w, grad_b
         return grad_w, grad_b, grad_stream
 
-    def trace(self, X, grad_output=None, labels=None, loss="cross_entropy"):
+    def trace(self, X, grad_output=None, labels=None, loss="cross_entropy", training=False):
         """Forward (and backward) pass that returns the residual stream and every branch's output.
 
         The same pass as :meth:`forward` (so the same numbers, to the bit),
@@ -322,6 +359,9 @@ class ResidualMLP:
             As in :meth:`winit_edu.network.MLP.trace`: the gradient
             ``dL/d(output)`` to back-propagate, or the labels (targets) whose
             ``loss`` (default ``"cross_entropy"``) gives it.
+        training : bool, default False
+            No effect, as in :meth:`forward` (accepted so that code can trace
+            an :class:`~winit_edu.network.MLP` and a ResidualMLP alike).
 
         Returns
         -------
@@ -342,7 +382,7 @@ class ResidualMLP:
         >>> len(t.stream), t.stream[-1].shape, len(t.branch_outputs)
         (4, (2, 5, 16), 3)
         """
-        out = self.forward(X)
+        out = self.forward(X, training=training)
         c = self._cache
         t = ResidualTrace(stream=c["stream"] + [c["last"]], output=out,
                           branch_outputs=[pre[-1] for _, _, _, pre in c["blocks"]])

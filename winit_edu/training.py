@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._checks import check_array, check_choice, check_int, check_real
+from ._checks import check_array, check_choice, check_flag, check_int, check_real
 from .losses import LOSSES, _cross_entropy, _squared_error, check_labels
 from .network import MLP
 from .residual import ResidualMLP
@@ -49,11 +49,14 @@ class TrainingDiverged(FloatingPointError):
     step : int
         The update at which its loss was first not finite (0 is the first).
     layer : int
-        The first layer (counted from 1) where its weights, biases or
-        pre-activations were not finite; -1 if only the loss was.
+        The first layer (counted from 1) where its weights, biases,
+        normalization gains or biases, pre-activations or running statistics
+        were not finite (see :meth:`winit_edu.network.MLP.first_nonfinite`);
+        -1 if only the loss was.
     quantity : str
-        Which of them: ``"weights"``, ``"biases"``, ``"pre-activations"``,
-        or ``"loss"``.
+        Which of them: ``"weights"``, ``"biases"``, ``"norm gains"``,
+        ``"norm biases"``, ``"pre-activations"``, ``"running means"``,
+        ``"running variances"``, or ``"loss"``.
     """
 
     def __init__(self, seed, step, layer, quantity):
@@ -85,21 +88,26 @@ class History:
         norm gains and biases follow the ``2 L`` weight and bias arrays
         (``gamma_1, beta_1, ...``), and the weights alone are
         ``hist.grad_norm[:, 0:2 * L:2]``.
-    eval_steps : (E,) array
-        Steps at which the full data were evaluated (0 is before training).
+    eval_steps : (E,) int array
+        Steps at which the full data were evaluated, increasing (0 is before
+        training; by default step 0, every ``eval_every`` steps and the last
+        step, see ``train``'s ``eval_at_start`` and ``eval_at_end``).
     train_loss, train_accuracy, val_loss, val_accuracy : (E, S) arrays
-        Full-data loss and accuracy (accuracy is nan for squared error
-        without class labels; validation arrays are empty without
-        validation data).
+        Full-data loss and accuracy, row ``i`` at step ``eval_steps[i]``
+        (accuracy is nan for squared error without class labels; validation
+        arrays are empty without validation data).
     diverged_step : (S,) int array
         Step at which each member diverged, -1 if it did not.
     diverged_layer : (S,) int array
-        First layer (counted from 1, as in the plots) whose weights, biases
-        or pre-activations were not finite at that step (-1 if none).
+        First layer (counted from 1, as in the plots) whose weights, biases,
+        normalization parameters, pre-activations or running statistics were
+        not finite at that step (-1 if none).
     diverged_quantity : list of str
-        Which of them (``"weights"``, ``"biases"``, ``"pre-activations"``;
-        ``"loss"`` if only the loss was not finite); ``""`` for a member
-        that did not diverge.
+        Which of them (``"weights"``, ``"biases"``, ``"norm gains"``,
+        ``"norm biases"``, ``"pre-activations"``, ``"running means"``,
+        ``"running variances"``, as :meth:`winit_edu.network.MLP.first_nonfinite`
+        names them; ``"loss"`` if only the loss was not finite); ``""`` for a
+        member that did not diverge.
     """
 
     seeds: list
@@ -166,8 +174,8 @@ class History:
         """
         picked = _member_indices(index, len(self.seeds))
 
-        def cut(values, axis):
-            return np.take(values, picked, axis=axis) if values.size else values.copy()
+        def cut(values, axis):  # an array that was not recorded (no validation data, no grad_norm) stays empty
+            return np.take(values, picked, axis=axis) if values.shape[axis] == len(self.seeds) else values.copy()
 
         return replace(self, seeds=[self.seeds[i] for i in picked], step_loss=cut(self.step_loss, 1),
                        grad_norm=cut(self.grad_norm, -1), train_loss=cut(self.train_loss, 1),
@@ -297,7 +305,7 @@ def _learning_rates(lr, n_arrays):
 def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=64, epochs=10,
           X_val=None, y_val=None, eval_every=None, on_divergence="raise", callback=None,
           optimizer="sgd", betas=(0.9, 0.999), eps=1e-8, member_lr=None, order_seeds=None, dropout=0.0,
-          grad_norm=False):
+          grad_norm=False, eval_at_start=True, eval_at_end=True):
     """Train every member of ``net`` in place with minibatch SGD (+ momentum) or Adam.
 
     SGD's update is ``v <- momentum * v - lr * grad; p <- p + v``. Adam's
@@ -308,9 +316,11 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     its own random order; the last partial batch of an epoch is dropped.
 
     Training and evaluation modes: the training steps run the network in
-    training mode (``net.forward(X_batch, training=True)``: batch
-    normalization uses the statistics of the minibatch and updates its
-    running statistics; dropout is applied), every evaluation (step 0,
+    training mode (``net.forward(X_batch, training=True)``, for every kind
+    of network: batch normalization uses the statistics of the minibatch and
+    updates its running statistics; dropout is applied; layer normalization
+    and the networks without normalization compute the same in both modes),
+    every evaluation (step 0,
     ``eval_every``, the end; the training and validation losses and
     accuracies) in inference mode through :func:`evaluate` (the running
     statistics, no dropout), as PyTorch's ``model.train()`` and
@@ -319,7 +329,7 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
 
     Parameters
     ----------
-    net : MLP
+    net : MLP or ResidualMLP
     X : array, shape (N, n_0)
     y : array
         Labels (N,) of int for cross-entropy; targets (N, k) or labels for
@@ -338,7 +348,7 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         Validation data, evaluated together with the training data.
     eval_every : int, optional
         Evaluate on the full data every this many steps (default: once per
-        epoch). Step 0 (the initial point) is always evaluated.
+        epoch), in addition to step 0 and the last step (see below).
     on_divergence : {"raise", "stop"}, default "raise"
         What to do when a member's loss becomes inf or nan.
     callback : callable, optional
@@ -367,10 +377,23 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         Record the norm of every parameter array's gradient, for every member
         at every step, in :attr:`History.grad_norm` (one extra pass over the
         gradients).
+    eval_at_start, eval_at_end : bool, default True
+        Evaluate the full data at step 0 (the untrained network) and at the
+        last step (after the last update, or the step at which every member
+        had diverged). Each evaluation is a pass over ``X`` (and ``X_val``):
+        in a short run they are a large share of the time, so a sweep that
+        reads only the final numbers can pass ``eval_at_start=False``, and
+        one that reads only ``eval_every``'s points ``eval_at_end=False``.
+        Either only removes its own evaluation: a step that is a multiple of
+        ``eval_every`` is still evaluated, and with ``epochs=0`` the start is
+        also the end. The training itself is the same to the bit.
 
     Returns
     -------
     History
+        Its :attr:`~History.eval_steps` lists the steps that were
+        evaluated, and the train and validation curves have one row per
+        entry (none, shape ``(0, S)``, if no step was).
 
     Raises
     ------
@@ -389,6 +412,12 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     >>> hist = train(net, X, y, lr=0.5, epochs=5, batch_size=20)
     >>> hist.train_loss.shape
     (6, 2)
+
+    Only the final point, without the evaluation of the untrained network:
+
+    >>> hist = train(net, X, y, lr=0.5, epochs=5, batch_size=20, eval_every=10**9, eval_at_start=False)
+    >>> hist.eval_steps, hist.train_loss.shape
+    (array([50]), (1, 2))
     """
     _check_net(net)
     check_choice(loss, LOSSES, name="loss")
@@ -411,8 +440,9 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         betas = tuple(check_real(b, name=f"betas[{k}]", min_value=0.0, max_value=1.0, max_inclusive=False)
                       for k, b in enumerate(betas))
         eps = check_real(eps, name="eps", min_value=0.0, min_inclusive=False)
-    if not isinstance(grad_norm, (bool, np.bool_)):
-        raise TypeError(f"grad_norm must be True or False, got {type(grad_norm).__name__}")
+    grad_norm = check_flag(grad_norm, name="grad_norm")
+    eval_at_start = check_flag(eval_at_start, name="eval_at_start")
+    eval_at_end = check_flag(eval_at_end, name="eval_at_end")
     dropout = check_real(dropout, name="dropout", min_value=0.0, max_value=1.0, max_inclusive=False)
     if order_seeds is None:
         order_seeds = net.seeds
@@ -429,8 +459,6 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         raise ValueError(f"batch_size must be at most the number of samples ({n}), got {batch_size}")
     if batch_size < 2 and getattr(net, "norm", None) == "batch":
         raise ValueError("batch normalization needs batch_size >= 2 (the variance of one example is 0)")
-    # training-mode forward: batch statistics (the flag changes nothing for the other networks, which omit it)
-    mode = {"training": True} if isinstance(net, MLP) and net.norm == "batch" else {}
     steps_per_epoch = n // batch_size
     eval_every = steps_per_epoch if eval_every is None else check_int(eval_every, name="eval_every", min_value=1)
     _, targets = _labels_and_targets(y, loss, net.sizes[-1], net.dtype, n, "y")  # checked once, used every step
@@ -462,7 +490,8 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         if has_val:
             val_curve.append(evaluate(net, X_val, y_val, loss))
 
-    record(0)
+    if eval_at_start:
+        record(0)
     step = 0
     for _ in range(epochs):
         order = np.stack([r.permutation(n) for r in data_rngs])  # (S, n)
@@ -470,7 +499,7 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
             idx = order[:, i * batch_size:(i + 1) * batch_size]
             masks = _dropout_masks(net, mask_rngs, batch_size, dropout) if mask_rngs else None
             with _quiet():
-                out = net.forward(X[idx], masks=masks, **mode)
+                out = net.forward(X[idx], masks=masks, training=True)  # only batch norm depends on the mode
                 value, grad = loss_fn(out, targets[idx])
             # a member that diverged at an earlier step is frozen: its later losses are nan
             step_loss[step] = np.where(diverged_step >= 0, np.nan, value)
@@ -483,8 +512,8 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
                 raise TrainingDiverged(net.seeds[s], step, int(diverged_layer[s]), diverged_quantity[s])
             frozen = diverged_step >= 0
             with _quiet():
-                grad_w, grad_b, _ = net.backward(grad)
-                grads = net.gradients() if isinstance(net, MLP) else [g for pair in zip(grad_w, grad_b) for g in pair]
+                net.backward(grad)
+                grads = net.gradients()
                 if grad_norm:
                     for k, g in enumerate(grads):
                         norms[step, k] = np.where(frozen, np.nan, np.sqrt(np.square(g).reshape(S, -1).sum(axis=1)))
@@ -498,15 +527,15 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
                 break
         if (diverged_step >= 0).all():
             break
-    if evals[-1] != step:
+    if eval_at_end and (not evals or evals[-1] != step):
         record(step)
     frozen = diverged_step >= 0
-    train_curve = np.array(train_curve)  # (E, 2, S)
+    train_curve = np.array(train_curve).reshape(len(evals), 2, S)  # (E, 2, S), also for E = 0
     hist = History(
         seeds=list(net.seeds),
         step_loss=step_loss,
         grad_norm=norms,
-        eval_steps=np.array(evals),
+        eval_steps=np.array(evals, dtype=int),
         train_loss=train_curve[:, 0],
         train_accuracy=train_curve[:, 1],
         diverged_step=diverged_step,
@@ -514,7 +543,7 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         diverged_quantity=diverged_quantity,
     )
     if has_val:
-        val_curve = np.array(val_curve)
+        val_curve = np.array(val_curve).reshape(len(evals), 2, S)
         hist.val_loss, hist.val_accuracy = val_curve[:, 0], val_curve[:, 1]
     for arr in (hist.train_loss, hist.train_accuracy, hist.val_loss, hist.val_accuracy):
         if arr.size:
