@@ -29,7 +29,7 @@ point ``q*``, the *correlation map* (the second line), its fixed point
 Every one-dimensional expectation is the midpoint rule of
 :func:`winit_edu.theory.gaussian_expectation` with 4,000 cells over +-12
 standard deviations. For the smooth activations (tanh, scaled tanh,
-sigmoid, GELU, SiLU, SELU's smooth pieces) the rule converges exponentially
+sigmoid, GELU in both forms, SiLU, SELU's smooth pieces) the rule converges exponentially
 fast in the number of cells: it agrees with the default 100,000-cell rule to
 about 1e-14 for variances up to 100. The two-dimensional expectation,
 :func:`gaussian_expectation_2d`, is the same rule on a product grid.
