@@ -296,7 +296,7 @@ def solution_problems(tab) -> list[str]:
         if body.is_visible():
             problems.append(f"solution {k} is visible before the reader asks for it")
             continue
-        solution.locator(".admonition-title").click()
+        solution.locator(":scope > .admonition-title").click()  # its own title, not a code cell's inside it
         try:
             body.wait_for(state="visible", timeout=5_000)
         except Exception:  # noqa: BLE001
