@@ -187,18 +187,9 @@ def test_he_has_no_fixed_point_and_pytorch_gain_moves_it(gaussian_batch):
     assert v_star == pytest.approx(0.0398, abs=5e-4)                   # the variance it settles at
 
 
-def _dropout_forward(net, X, kind, keep=0.9, seed=0):
-    sat = -SELU_SCALE * SELU_ALPHA
-    a = (keep + sat**2 * keep * (1 - keep)) ** -0.5
-    b = -a * (1 - keep) * sat
-    rng = np.random.default_rng(seed)
-    h, acts = X.astype(net.dtype), []
-    for W in net.weights[:-1]:
-        h = selu(h @ W)
-        kept = rng.random(h.shape) < keep
-        h = h * kept / keep if kind == "standard" else a * np.where(kept, h, sat) + b
-        acts.append(h)
-    return pooled(acts)
+def _dropout_forward(net, X, kind, rate=0.1):
+    """Pooled statistics of what every hidden layer passes on, with one step's dropout masks of the package."""
+    return pooled(net.trace(X, masks=wi.dropout_masks(net, len(X), rate, kind=kind)).activations_after_dropout)
 
 
 def test_alpha_dropout_keeps_zero_mean_unit_variance_and_standard_dropout_does_not(gaussian_batch):
@@ -206,14 +197,17 @@ def test_alpha_dropout_keeps_zero_mean_unit_variance_and_standard_dropout_does_n
     rng = np.random.default_rng(0)
     h = selu(rng.normal(size=1_000_000))
     q, sat = 0.9, -SELU_SCALE * SELU_ALPHA
-    a = (q + sat**2 * q * (1 - q)) ** -0.5
+    a, b, saturation = wi.alpha_dropout_constants(1 - q)
+    assert saturation == sat
+    assert a == pytest.approx((q + sat**2 * q * (1 - q)) ** -0.5, rel=1e-14)   # the chapter's derivation
+    assert b == pytest.approx(-a * (1 - q) * sat, rel=1e-14)
     kept = rng.random(h.size) < q
-    y = a * np.where(kept, h, sat) - a * (1 - q) * sat
+    y = a * np.where(kept, h, sat) + b
     assert abs(y.mean()) < N_SE * y.std() / math.sqrt(y.size) and abs(y.var() - 1) < 0.01
     assert (h * kept / q).var() == pytest.approx(1 / q, abs=0.01)
     # a deep network: standard dropout settles at the fixed point of sigma_w^2 = 1/q, alpha dropout at (0, 1)
     net = selu_net("lecun_normal")
-    m, v = _dropout_forward(net, gaussian_batch, "standard")
+    m, v = _dropout_forward(net, gaussian_batch, "inverted")
     q_star = wi.meanfield.q_star("selu", 1 / q)
     m_star = E(selu, q_star)
     assert v[:, 20:].mean() == pytest.approx(q_star - m_star**2, rel=0.05)

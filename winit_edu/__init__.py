@@ -14,6 +14,7 @@ Modules, one idea each:
 ``losses``          softmax cross-entropy, squared error
 ``ordered``         a matrix product computed the same way for every entry
 ``network``         the MLP with an ensemble axis and hand-written backprop
+``dropout``         inverted and alpha dropout masks, alpha dropout's constants
 ``residual``        a residual MLP (blocks, branch scale, pre-norm), same conventions
 ``training``        SGD with momentum, Adam, per-member rates, divergence detection
 ``data_dependent``  LSUV: weights rescaled until every layer has unit variance on a batch
@@ -37,6 +38,7 @@ from . import diagnostics, finite_width, meanfield, theory
 from .activations import ACTIVATIONS, Activation, derivative, get_activation
 from .data_dependent import lsuv
 from .data import load_dataset, load_digits, make_moons, make_spirals, make_xor, train_test_split
+from .dropout import alpha_dropout_constants, dropout_masks
 from .distributions import constant, normal, ones, truncated_normal, truncated_std_factor, uniform, zeros
 from .fans import compute_fans
 from .gains import calculate_gain
@@ -80,6 +82,7 @@ __all__ = [
     "constant", "normal", "ones", "truncated_normal", "truncated_std_factor", "uniform", "zeros",
     "compute_fans", "calculate_gain", "one_hot", "softmax_cross_entropy", "squared_error",
     "MLP", "ResidualMLP", "ResidualTrace", "Trace", "seed_streams", "ordered_matmul", "INITIALIZERS", "get_initializer", "as_generator",
+    "alpha_dropout_constants", "dropout_masks",
     "identity", "orthogonal", "sparse", "History", "TrainingDiverged", "evaluate", "train", "lsuv",
     "fan_for_mode", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
     "lecun_normal", "lecun_uniform", "variance_scaling",

@@ -92,6 +92,10 @@ class Trace:
         ``z_l``. The last one is the output (logits).
     activations : list of (S, B, n) arrays
         ``f(z_l)`` of the hidden layers (one fewer entry than layers).
+    activations_after_dropout : list of (S, B, n) arrays
+        What the next layer received: ``activations`` after the dropout
+        masks given to :meth:`MLP.trace` (the same arrays as
+        ``activations`` without masks).
     grad_pre_activations : list of (S, B, n) arrays
         The back-propagated gradients ``dL/dz_l`` (empty after forward only).
     grad_weights, grad_biases : list of arrays
@@ -109,6 +113,7 @@ class Trace:
 
     pre_activations: list = field(default_factory=list)
     activations: list = field(default_factory=list)
+    activations_after_dropout: list = field(default_factory=list)
     grad_pre_activations: list = field(default_factory=list)
     grad_weights: list = field(default_factory=list)
     grad_biases: list = field(default_factory=list)
@@ -566,13 +571,19 @@ class MLP:
         ----------
         X : array_like, shape (B, n_0) or (S, B, n_0)
             Finite inputs, shared by all members or one batch per member.
-        masks : list of arrays, optional
-            Dropout: one array per hidden layer, broadcastable to that layer's
-            activations ``(S, B, n_{l+1})``, by which the activations are
-            multiplied before the next layer (0 drops a unit, ``1/(1-p)``
-            keeps it in "inverted" dropout). :meth:`backward` multiplies the
-            gradients by the same masks. :func:`winit_edu.training.train`
-            draws them when given ``dropout=p``.
+        masks : list, optional
+            Dropout: one entry per hidden layer, applied to that layer's
+            activations ``h`` before the next layer. An array ``m``
+            multiplies, ``h * m`` (0 drops a unit, ``1/(1-p)`` keeps it in
+            "inverted" dropout); a pair ``(m, c)`` is affine, ``h * m + c``
+            (alpha dropout: ``m = a d``, ``c = a alpha' (1 - d) + b``, see
+            :mod:`winit_edu.dropout`). Each array must be finite and
+            broadcastable to ``(S, B, n_{l+1})``; it is used in the network's
+            dtype. :meth:`backward` multiplies the gradients by the same
+            ``m`` (the shift ``c`` does not depend on ``h``).
+            :func:`~winit_edu.dropout.dropout_masks` draws them, and
+            :func:`winit_edu.training.train` at every step when given
+            ``dropout=p``.
         training : bool, default False
             Only matters with ``norm="batch"``: True normalizes with the
             statistics of this batch and updates the running statistics
@@ -592,7 +603,8 @@ class MLP:
         ValueError
             If ``X`` has the wrong shape (also a leading axis other than the
             number of members), no rows, or non-finite values, or ``masks``
-            does not hold one array per hidden layer, or a batch norm
+            does not hold one entry per hidden layer or holds an array that is
+            not finite or does not broadcast to its layer, or a batch norm
             network gets a batch of one example in training mode.
         TypeError
             If ``X`` is not an array of numbers, or ``training`` not a bool.
@@ -612,9 +624,7 @@ class MLP:
         if batch_stats and batch < 2 and last > 0:
             raise ValueError("batch normalization in training mode needs at least 2 examples per batch "
                              f"(the variance of one is 0), got {batch}")
-        if masks is not None and (not isinstance(masks, (list, tuple)) or len(masks) != last):
-            raise ValueError(f"masks must be a list of one array per hidden layer ({last}), "
-                             f"got {type(masks).__name__}")
+        masks = self._check_masks(masks, batch)
         inputs, pre, post, inv_std, hat = [], [], [], {}, {}
         eps, m = self.norm_eps, self.norm_momentum
         with np.errstate(over="ignore", invalid="ignore"):  # see "Non-finite values" in the module docstring
@@ -648,10 +658,46 @@ class MLP:
                     h = self.activations[l].f(z)
                     post.append(h)  # f(z) itself: the derivative needs it
                     if masks is not None:
-                        h = h * masks[l]
-        self._inputs, self._pre, self._post, self._masks, self._inv_std = inputs, pre, post, masks, inv_std
+                        multiplier, shift = masks[l]
+                        h = h * multiplier
+                        if shift is not None:  # affine (alpha dropout): h * m + c
+                            h += shift
+        self._inputs, self._pre, self._post, self._inv_std = inputs, pre, post, inv_std
+        self._masks = None if masks is None else [multiplier for multiplier, _ in masks]  # what backward needs
         self._hat, self._training = hat, training
         return pre[-1]
+
+    def _check_masks(self, masks, batch):
+        """``masks`` as one ``(multiplier, shift or None)`` pair per hidden layer, checked; None stays None."""
+        if masks is None:
+            return None
+        last = self.n_layers - 1
+        if not isinstance(masks, (list, tuple)) or len(masks) != last:
+            raise ValueError(f"masks must be a list of one array per hidden layer ({last}), "
+                             f"got {type(masks).__name__}")
+        checked = []
+        for l, entry in enumerate(masks):
+            if isinstance(entry, tuple):  # affine: (multiplier, shift)
+                if len(entry) != 2:
+                    raise ValueError(f"masks[{l}] must be an array (a multiplier) or a pair (multiplier, shift), "
+                                     f"got a tuple of {len(entry)}")
+                named = [(f"masks[{l}][0]", entry[0]), (f"masks[{l}][1]", entry[1])]
+            else:
+                named = [(f"masks[{l}]", entry)]
+            layer_shape = (self.n_members, batch, self.sizes[l + 1])
+            arrays = []
+            for name, value in named:
+                arr = check_array(value, name=name, dtype=self.dtype)
+                try:
+                    fits = np.broadcast_shapes(arr.shape, layer_shape) == layer_shape
+                except ValueError:
+                    fits = False
+                if not fits:
+                    raise ValueError(f"{name} must broadcast to the activations of hidden layer {l + 1}, "
+                                     f"{layer_shape}, got shape {arr.shape}")
+                arrays.append(arr)
+            checked.append((arrays[0], arrays[1] if len(arrays) == 2 else None))
+        return checked
 
     def backward(self, grad_output):
         """Back-propagate ``dL/d(output)`` through the last :meth:`forward`.
@@ -717,7 +763,7 @@ class MLP:
         self.grad_norm_gains, self.grad_norm_biases = grad_gain, grad_beta
         return grad_w, grad_b, grad_pre
 
-    def trace(self, X, grad_output=None, labels=None, loss="cross_entropy", training=False):
+    def trace(self, X, grad_output=None, labels=None, loss="cross_entropy", training=False, masks=None):
         """Forward (and backward) pass that returns every intermediate quantity.
 
         With ``norm="batch"``, ``training=False`` (the default) normalizes
@@ -738,11 +784,25 @@ class MLP:
         training : bool, default False
             Batch statistics (True) or running statistics (False) for
             ``norm="batch"``; no effect otherwise.
+        masks : list, optional
+            Dropout masks, as in :meth:`forward` (for instance from
+            :func:`~winit_edu.dropout.dropout_masks`): the trace then shows a
+            training step with dropout. :attr:`Trace.activations` stays
+            ``f(z_l)``; :attr:`Trace.activations_after_dropout` is what the
+            next layer received.
 
         Returns
         -------
         Trace
             It owns its arrays: a later pass does not change them.
+
+        Examples
+        --------
+        >>> from winit_edu.dropout import dropout_masks
+        >>> net = MLP([4, 8, 8, 2], activation="selu", weight_init="lecun_normal", seeds=[0])
+        >>> t = net.trace(np.ones((3, 4)), masks=dropout_masks(net, 3, 0.5, kind="alpha"))
+        >>> len(t.activations), t.activations_after_dropout[0].shape
+        (2, (1, 3, 8))
 
         Raises
         ------
@@ -750,9 +810,10 @@ class MLP:
             As :meth:`forward`, :meth:`backward` and the loss.
         """
         training = _check_training(training)
-        out = self._forward(X, None, training, update=False)
+        out = self._forward(X, masks, training, update=False)
         stats = {None: "", "layer": "example", "batch": "batch" if training else "running"}[self.norm]
-        t = Trace(pre_activations=list(self._pre), activations=list(self._post), norm_statistics=stats)
+        t = Trace(pre_activations=list(self._pre), activations=list(self._post),
+                  activations_after_dropout=list(self._inputs[1:]), norm_statistics=stats)
         if grad_output is None and labels is not None:
             _, grad_output = get_loss(loss)(out, labels)
         if grad_output is not None:

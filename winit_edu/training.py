@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ._checks import check_array, check_choice, check_flag, check_int, check_real
+from .dropout import DROPOUT_KINDS, _check_alpha_dropout_net, dropout_masks, dropout_stream
 from .losses import LOSSES, _cross_entropy, _squared_error, check_labels
 from .network import MLP
 from .residual import ResidualMLP
@@ -87,7 +88,10 @@ class History:
         ``hist.grad_norm[:, ::2]``; with ``MLP(..., norm_affine=True)`` the
         norm gains and biases follow the ``2 L`` weight and bias arrays
         (``gamma_1, beta_1, ...``), and the weights alone are
-        ``hist.grad_norm[:, 0:2 * L:2]``.
+        ``hist.grad_norm[:, 0:2 * L:2]``; with
+        ``ResidualMLP(..., learn_branch_scale=True)`` the ``K`` branch scales
+        ``alpha_1, ..., alpha_K`` follow them in the same way (the norm of a
+        scalar's gradient is ``|dL/dalpha_k|``).
     eval_steps : (E,) int array
         Steps at which the full data were evaluated, increasing (0 is before
         training; by default step 0, every ``eval_every`` steps and the last
@@ -106,8 +110,10 @@ class History:
         Which of them (``"weights"``, ``"biases"``, ``"norm gains"``,
         ``"norm biases"``, ``"pre-activations"``, ``"running means"``,
         ``"running variances"``, as :meth:`winit_edu.network.MLP.first_nonfinite`
-        names them; ``"loss"`` if only the loss was not finite); ``""`` for a
-        member that did not diverge.
+        names them, and ``"branch scales"`` for
+        :meth:`winit_edu.residual.ResidualMLP.first_nonfinite`; ``"loss"`` if
+        only the loss was not finite); ``""`` for a member that did not
+        diverge.
     """
 
     seeds: list
@@ -305,7 +311,7 @@ def _learning_rates(lr, n_arrays):
 def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=64, epochs=10,
           X_val=None, y_val=None, eval_every=None, on_divergence="raise", callback=None,
           optimizer="sgd", betas=(0.9, 0.999), eps=1e-8, member_lr=None, order_seeds=None, dropout=0.0,
-          grad_norm=False, eval_at_start=True, eval_at_end=True):
+          dropout_kind="inverted", grad_norm=False, eval_at_start=True, eval_at_end=True):
     """Train every member of ``net`` in place with minibatch SGD (+ momentum) or Adam.
 
     SGD's update is ``v <- momentum * v - lr * grad; p <- p + v``. Adam's
@@ -325,7 +331,10 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     accuracies) in inference mode through :func:`evaluate` (the running
     statistics, no dropout), as PyTorch's ``model.train()`` and
     ``model.eval()``. Normalization gains and biases
-    (``MLP(..., norm_affine=True)``) are trained like the weights.
+    (``MLP(..., norm_affine=True)``) and learnable branch scales
+    (``ResidualMLP(..., learn_branch_scale=True)``) are trained like the
+    weights: the optimizer updates every array of ``net.parameters()`` with
+    its gradient from ``net.gradients()``.
 
     Parameters
     ----------
@@ -372,7 +381,14 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         Probability of dropping each hidden unit at each training step
         ("inverted" dropout: kept units are scaled by ``1 / (1 - dropout)``;
         evaluation uses the whole network). The masks come from the member's
-        order seed, from a stream of their own.
+        order seed, from a stream of their own
+        (:func:`~winit_edu.dropout.dropout_stream`).
+    dropout_kind : {"inverted", "alpha"}, default "inverted"
+        ``"alpha"``: alpha dropout (Klambauer et al. 2017), for SELU networks
+        only: a dropped unit is set to SELU's saturation value and an affine
+        correction keeps mean 0 and variance 1 (:mod:`winit_edu.dropout`).
+        The same order seeds drop the same units in both kinds; evaluation
+        uses the whole network in both.
     grad_norm : bool, default False
         Record the norm of every parameter array's gradient, for every member
         at every step, in :attr:`History.grad_norm` (one extra pass over the
@@ -444,6 +460,9 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     eval_at_start = check_flag(eval_at_start, name="eval_at_start")
     eval_at_end = check_flag(eval_at_end, name="eval_at_end")
     dropout = check_real(dropout, name="dropout", min_value=0.0, max_value=1.0, max_inclusive=False)
+    check_choice(dropout_kind, DROPOUT_KINDS, name="dropout_kind")
+    if dropout_kind == "alpha":
+        _check_alpha_dropout_net(net)  # before the first step
     if order_seeds is None:
         order_seeds = net.seeds
     else:
@@ -470,7 +489,7 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         _labels_and_targets(y_val, loss, net.sizes[-1], net.dtype, len(X_val), "y_val")
     loss_fn = _UNCHECKED[loss]
     data_rngs = [seed_streams(s)[2] for s in order_seeds]
-    mask_rngs = [_dropout_stream(s) for s in order_seeds] if dropout > 0 else None
+    mask_rngs = [dropout_stream(s) for s in order_seeds] if dropout > 0 else None
     if optimizer == "adam":
         state = _Adam(net.parameters(), rates, betas, eps)
     else:
@@ -497,7 +516,7 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         order = np.stack([r.permutation(n) for r in data_rngs])  # (S, n)
         for i in range(steps_per_epoch):
             idx = order[:, i * batch_size:(i + 1) * batch_size]
-            masks = _dropout_masks(net, mask_rngs, batch_size, dropout) if mask_rngs else None
+            masks = dropout_masks(net, batch_size, dropout, kind=dropout_kind, rngs=mask_rngs) if mask_rngs else None
             with _quiet():
                 out = net.forward(X[idx], masks=masks, training=True)  # only batch norm depends on the mode
                 value, grad = loss_fn(out, targets[idx])
@@ -559,20 +578,6 @@ def _member_rates(member_lr, net):
     r = np.array([check_real(v, name=f"member_lr[{k}]", min_value=0.0, min_inclusive=False)
                   for k, v in enumerate(member_lr)], dtype=net.dtype)
     return [r.reshape((-1,) + (1,) * (p.ndim - 1)) for p in net.parameters()]
-
-
-def _dropout_stream(seed):
-    """The generator of a member's dropout masks: a fourth stream beside :func:`seed_streams`' three."""
-    return np.random.default_rng(np.random.SeedSequence(seed).spawn(4)[3])
-
-
-def _dropout_masks(net, rngs, batch, p):
-    """One inverted-dropout mask per hidden layer, ``(S, batch, n)``, 0 or ``1/(1-p)``."""
-    masks = []
-    for n in net.sizes[1:-1]:
-        keep = np.stack([r.random((batch, n)) >= p for r in rngs])
-        masks.append(keep.astype(net.dtype) / (1.0 - p))
-    return masks
 
 
 class _SGD:
