@@ -175,3 +175,19 @@ def test_an_all_zero_branch_and_a_fixed_zero_alpha_never_learn():
 def test_growth_of_the_scaled_stack_is_bounded_by_e_squared():
     factors = np.array([(1 + 2 / K) ** K for K in range(1, 1001)])
     assert np.all(np.diff(factors) > 0) and factors[-1] < np.e**2 and factors[-1] > 7.37
+
+
+def test_rezero_gates_open_at_the_first_step_and_then_the_branches_learn():
+    # pitfalls: a learnable alpha_k = 0 (ReZero) gets dL/dalpha_k = sum g_(k+1) * F_k(x_k) != 0 while the branch
+    # weights get 0; one step later they get a gradient too. With a zero last layer both factors are 0: stuck.
+    X, y = wi.make_xor(128, rng=0)
+    rezero = wi.ResidualMLP(2, 8, 3, 2, branch_scale=0.0, learn_branch_scale=True, seeds=[0, 1])
+    t = rezero.trace(X[:16], labels=y[:16])
+    branch = range(1, rezero.n_layers - 1)
+    assert all(np.all(t.grad_weights[l] == 0) for l in branch) and all(np.all(g != 0) for g in t.grad_alphas)
+    before = [w.copy() for w in rezero.weights]
+    wi.train(rezero, X, y, lr=0.05, momentum=0.9, batch_size=16, epochs=1)
+    assert np.all(rezero.scales != 0) and all(not np.array_equal(rezero.weights[l], before[l]) for l in branch)
+    stuck = wi.ResidualMLP(2, 8, 3, 2, branch_scale=0.0, learn_branch_scale=True, last_init="zeros", seeds=[0, 1])
+    wi.train(stuck, X, y, lr=0.05, momentum=0.9, batch_size=16, epochs=1)
+    assert np.all(stuck.scales == 0)

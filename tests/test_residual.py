@@ -8,23 +8,60 @@ from winit_edu.losses import get_loss
 from winit_edu.residual import ResidualMLP
 
 
-@pytest.mark.parametrize("activation, depth, norm", [("tanh", 2, None), ("relu", 2, "layer"), ("tanh", 3, "layer"),
-                                                     ("relu", 1, None)])
-def test_backward_matches_finite_differences(activation, depth, norm):
-    rng = np.random.default_rng(0)
-    net = ResidualMLP(3, 5, 2, 2, activation=activation, branch_depth=depth, norm=norm, seeds=[0, 1],
-                      branch_scale=[0.7, 1.3], bias_init=get_initializer("normal", std=0.1))
-    X, y = rng.standard_normal((6, 3)), rng.integers(0, 2, 6)
+def check_gradients(net, X, y):
+    """Every array of net.gradients() against central differences of the summed per-member losses."""
     loss = get_loss("cross_entropy")
 
     def total():
         return loss(net.forward(X), y)[0].sum()
 
-    _, g = loss(net.forward(X), y)
-    grad_w, grad_b, _ = net.backward(g)
-    analytic = [a.copy() for pair in zip(grad_w, grad_b) for a in pair]
+    net.backward(loss(net.forward(X), y)[1])
+    analytic = [a.copy() for a in net.gradients()]
+    assert len(analytic) == len(net.parameters())
     for p, a in zip(net.parameters(), analytic):
         np.testing.assert_allclose(a, numerical_gradient(total, p), rtol=1e-5, atol=1e-8)
+    return analytic
+
+
+# Every configuration ResidualMLP allows: norm x branch depth x fixed or learnable scales x activation, two members
+# with different scales, one of them 0 (ReZero's start when learnable). Small and float64: the whole grid takes ~2 s.
+@pytest.mark.parametrize("activation", ["relu", "tanh", "gelu"])
+@pytest.mark.parametrize("learn", [False, True])
+@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.parametrize("norm", [None, "layer"])
+def test_backward_matches_finite_differences(activation, depth, norm, learn):
+    rng = np.random.default_rng(0)
+    net = ResidualMLP(3, 4, 2, 2, activation=activation, branch_depth=depth, norm=norm, seeds=[0, 1],
+                      branch_scale=[0.0, 1.3], learn_branch_scale=learn, bias_init=get_initializer("normal", std=0.1))
+    X, y = rng.standard_normal((5, 3)), rng.integers(0, 2, 5)
+    analytic = check_gradients(net, X, y)
+    branch = [a for l in range(1, net.n_layers - 1) for a in analytic[2 * l:2 * l + 2]]
+    assert all(np.all(g[0] == 0) for g in branch)          # alpha = 0: member 0's branches get no gradient
+    assert all(np.any(g[1] != 0) for g in branch if g.ndim == 3)
+    if learn:                                               # ... but its gates do: ReZero's first step
+        assert len(analytic) == 2 * net.n_layers + net.n_blocks
+        assert all(np.all(g != 0) for g in analytic[2 * net.n_layers:])
+        for k in range(net.n_blocks):                       # distinct scales in every block and member, none 0
+            net.alphas[k][:] = [0.4 + 0.3 * k, -0.8 + 0.5 * k]
+        check_gradients(net, X, y)
+    else:
+        assert len(analytic) == 2 * net.n_layers
+
+
+def test_gates_of_fixed_members_get_no_gradient():
+    X, y = np.random.default_rng(1).standard_normal((5, 3)), np.array([0, 1, 1, 0, 1])
+    net = ResidualMLP(3, 4, 3, 2, seeds=[0, 1], branch_scale=[0.5, 0.0], learn_branch_scale=[False, True],
+                      bias_init=get_initializer("normal", std=0.1))
+    loss = get_loss("cross_entropy")
+    net.backward(loss(net.forward(X), y)[1])
+    grads = [g.copy() for g in net.gradients()]
+    for p, g in zip(net.parameters(), grads):   # the weights of both members and member 1's gates: true gradients
+        numeric = numerical_gradient(lambda: loss(net.forward(X), y)[0].sum(), p)
+        if p.ndim == 1 and p.shape == (2,) and any(p is a for a in net.alphas):
+            assert g[0] == 0 and numeric[0] != 0            # member 0's gates are constants: no gradient, by design
+            numeric[0] = 0.0
+        np.testing.assert_allclose(g, numeric, rtol=1e-5, atol=1e-8)
+    assert all(g[1] != 0 for g in grads[2 * net.n_layers:])
 
 
 def test_zero_last_layer_makes_every_block_the_identity():
@@ -68,6 +105,11 @@ def test_trains_with_train_and_a_per_member_rate():
     (dict(width=2.5), TypeError, "width"),
     (dict(norm_eps=-1e-5), ValueError, "norm_eps must be >= 0"),
     (dict(norm_eps="1e-5"), TypeError, "norm_eps must be a real number"),
+    (dict(learn_branch_scale="yes"), TypeError, "learn_branch_scale must be True or False"),
+    (dict(learn_branch_scale=1), TypeError, "learn_branch_scale must be True or False"),
+    (dict(learn_branch_scale=[True, 0]), TypeError, "learn_branch_scale must be True or False"),
+    (dict(learn_branch_scale=[True, False, True]), ValueError, r"one of them per member \(2\)"),
+    (dict(learn_branch_scale=[[True, False]]), ValueError, "learn_branch_scale must be True, False or one"),
 ])
 def test_bad_arguments(kwargs, error, match):
     args = dict(n_in=2, width=4, n_blocks=2, n_out=2, seeds=[0, 1])
@@ -213,3 +255,138 @@ def test_trace_gradients_are_backwards_and_owned():
     first = [x.copy() for x in t.stream]
     net.trace(X[::-1] * 2.0)
     assert all(np.array_equal(a, b) for a, b in zip(first, t.stream))       # a later pass leaves the trace alone
+
+
+# ---- learnable branch scales (ReZero) ----
+
+def rezero_batch():
+    X, y = make_xor(64, rng=0)
+    return X, y
+
+
+def test_fixed_scales_are_unchanged_to_the_bit():
+    # learn_branch_scale=False is the default; with True, the same start computes the same pass and the same
+    # weight gradients to the bit (alpha_k * F equals alpha * F), and only adds the gates to parameters().
+    X, y = rezero_batch()
+    args = dict(n_in=2, width=6, n_blocks=3, n_out=2, activation="tanh", seeds=[0, 1], branch_scale=[0.5, 1.0],
+                norm="layer")
+    fixed, learned = ResidualMLP(**args, learn_branch_scale=False), ResidualMLP(**args, learn_branch_scale=True)
+    default = ResidualMLP(**args)
+    np.testing.assert_array_equal(default.forward(X), fixed.forward(X))
+    assert fixed.alphas == [] and len(fixed.parameters()) == 2 * fixed.n_layers
+    t_fixed, t_learned = fixed.trace(X, labels=y), learned.trace(X, labels=y)
+    np.testing.assert_array_equal(t_fixed.output, t_learned.output)
+    for a, b in zip(t_fixed.stream + t_fixed.grad_weights + t_fixed.grad_biases + t_fixed.grad_stream,
+                    t_learned.stream + t_learned.grad_weights + t_learned.grad_biases + t_learned.grad_stream):
+        np.testing.assert_array_equal(a, b)
+    assert t_fixed.grad_alphas == [] and len(t_learned.grad_alphas) == 3
+    for k in range(3):
+        np.testing.assert_array_equal(t_fixed.branch_scales[k], fixed.branch_scale)
+        np.testing.assert_array_equal(t_learned.branch_scales[k], learned.alphas[k])
+    np.testing.assert_array_equal(fixed.scales, np.repeat(fixed.branch_scale[:, None], 3, axis=1))
+
+
+@pytest.mark.parametrize("train_args", [dict(lr=0.05, momentum=0.9), dict(lr=0.01, optimizer="adam")])
+def test_fixed_members_of_a_mixed_ensemble_train_as_alone(train_args):
+    # a fixed-scale network concatenated with a ReZero one: its gates get zero gradients, SGD, momentum and Adam
+    # leave them at branch_scale, and its losses are those of the fixed network trained alone, to the bit
+    X, y = make_xor(100, rng=0)
+    fixed = ResidualMLP(2, 8, 3, 2, seeds=[0, 1], branch_scale=0.5)
+    rezero = ResidualMLP(2, 8, 3, 2, seeds=[0, 1], branch_scale=0.0, learn_branch_scale=True)
+    joined = ResidualMLP.concatenate([fixed, rezero])
+    assert list(joined.learn_branch_scale) == [False, False, True, True] and len(joined.alphas) == 3
+    h = train(joined, X, y, epochs=2, batch_size=20, **train_args)
+    alone = train(ResidualMLP(2, 8, 3, 2, seeds=[0, 1], branch_scale=0.5), X, y, epochs=2, batch_size=20, **train_args)
+    np.testing.assert_array_equal(h.step_loss[:, :2], alone.step_loss)
+    assert np.all(joined.scales[:2] == 0.5) and np.all(joined.scales[2:] != 0)
+    rezero_alone = train(rezero, X, y, epochs=2, batch_size=20, **train_args)
+    np.testing.assert_array_equal(h.step_loss[:, 2:], rezero_alone.step_loss)
+
+
+def test_rezero_starts_as_the_identity_and_only_its_gates_move_at_first():
+    # Bachlechner et al. (2020): with alpha_k = 0 the branch parameters get zero gradients at the start, but
+    # dL/dalpha_k = sum (dL/dx_{k+1}) F_k(x_k) does not vanish, so one step opens the gates and the next one
+    # reaches the branch weights.
+    X, y = rezero_batch()
+    net = ResidualMLP(2, 8, 4, 2, seeds=[0, 1, 2], branch_scale=0.0, learn_branch_scale=True)
+    x0 = X @ net.weights[0] + net.biases[0][:, None, :]
+    np.testing.assert_array_equal(net.forward(X), x0 @ net.weights[-1] + net.biases[-1][:, None, :])
+    t = net.trace(X, labels=y)
+    branch = range(1, net.n_layers - 1)
+    assert all(np.all(t.grad_weights[l] == 0) and np.all(t.grad_biases[l] == 0) for l in branch)
+    for k in range(net.n_blocks):                   # dL/dalpha_k by hand, from the trace: g_{k+1} . F_k
+        g_next = t.grad_stream[k + 1] if k + 1 < net.n_blocks else None
+        if g_next is not None:
+            np.testing.assert_allclose(t.grad_alphas[k], (g_next * t.branch_outputs[k]).sum(axis=(1, 2)), rtol=1e-12)
+        assert np.all(t.grad_alphas[k] != 0)
+    before = [w.copy() for w in net.weights]
+    steps = []
+    train(net, X, y, lr=0.1, batch_size=64, epochs=2, callback=lambda step, n: steps.append(n.scales.copy()))
+    assert np.all(steps[0] != 0)                   # step 1 moved every gate off 0 ...
+    assert all(np.array_equal(net.weights[l], before[l]) is False for l in branch)   # ... and then the branches
+
+
+def test_rezero_trains_where_a_fixed_zero_does_not_move_the_branches():
+    X, y = make_xor(200, rng=0)
+    args = dict(n_in=2, width=16, n_blocks=3, n_out=2, activation="tanh", seeds=[0, 1], branch_scale=0.0)
+    fixed, rezero = ResidualMLP(**args), ResidualMLP(**args, learn_branch_scale=True)
+    before = [w.copy() for w in fixed.weights]
+    h_fixed = train(fixed, X, y, lr=0.05, optimizer="adam", epochs=20, batch_size=20)
+    h_rezero = train(rezero, X, y, lr=0.05, optimizer="adam", epochs=20, batch_size=20)
+    assert all(np.array_equal(fixed.weights[l], before[l]) for l in range(1, fixed.n_layers - 1))
+    assert np.all(np.abs(rezero.scales) > 0.01)
+    assert np.all(h_rezero.train_loss[-1] < 0.5 * h_fixed.train_loss[-1])   # XOR needs the nonlinear branches
+
+
+def test_rezero_with_zero_branches_never_starts():
+    # both factors zero: alpha_k's gradient is g . F_k = 0 and the last layer's is alpha_k h^T g = 0
+    X, y = rezero_batch()
+    net = ResidualMLP(2, 8, 2, 2, seeds=[0, 1], branch_scale=0.0, learn_branch_scale=True, last_init="zeros")
+    train(net, X, y, lr=0.1, epochs=3, batch_size=16)
+    assert np.all(net.scales == 0) and all(np.all(net.weights[l] == 0) for l in (2, 4))
+
+
+def test_member_and_concatenate_carry_the_gates():
+    X = np.random.default_rng(5).standard_normal((4, 3))
+    net = ResidualMLP(3, 5, 2, 2, seeds=[3, 4, 5], branch_scale=[0.0, 0.5, 1.0], learn_branch_scale=True,
+                      norm="layer", norm_eps=0.0)
+    for k in range(2):
+        net.alphas[k][:] = [0.1 * k, 0.7, -0.2 - k]              # as if trained
+    out = net.forward(X)
+    for s in range(3):
+        single = net.member(s)
+        assert single.seeds == [net.seeds[s]] and single.n_members == 1 and single.norm_eps == 0.0
+        np.testing.assert_array_equal(single.scales, net.scales[s:s + 1])
+        np.testing.assert_allclose(single.forward(X), out[s:s + 1], rtol=1e-12, atol=1e-12)
+        assert len(single.parameters()) == len(net.parameters())
+        single.alphas[0][:] = 9.0
+        assert net.alphas[0][s] != 9.0                           # a copy
+    np.testing.assert_array_equal(net.member(-1).scales, net.scales[2:])
+    rejoined = ResidualMLP.concatenate([net.member(s) for s in range(3)])
+    np.testing.assert_array_equal(rejoined.scales, net.scales)
+    np.testing.assert_allclose(rejoined.forward(X), out, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="index must be in"):
+        net.member(3)
+    with pytest.raises(TypeError, match="index must be an int"):
+        net.member(1.0)
+
+
+def test_grad_norm_and_per_array_rates_see_the_gates():
+    X, y = make_xor(40, rng=0)
+    net = ResidualMLP(2, 4, 2, 2, seeds=[0, 1], branch_scale=0.0, learn_branch_scale=True)
+    L = net.n_layers
+    rates = [0.1] * (2 * L) + [0.0001, 0.5]                     # one rate per array: the gates last
+    h = train(net, X, y, lr=rates, epochs=1, batch_size=20, grad_norm=True)
+    assert h.grad_norm.shape == (2, 2 * L + 2, 2)
+    assert np.all(h.grad_norm[0, :2 * L][2:2 * L - 2] == 0)   # step 0: the branch arrays, zero
+    assert np.all(h.grad_norm[0, 2 * L:] > 0)                   # ... the gates, not
+    assert np.all(np.abs(net.alphas[0]) < np.abs(net.alphas[1]))
+    with pytest.raises(ValueError, match="one rate per parameter array"):
+        train(net, X, y, lr=[0.1] * (2 * L), epochs=1, batch_size=20)
+
+
+def test_first_nonfinite_names_a_gate():
+    net = ResidualMLP(2, 4, 3, 2, branch_depth=2, seeds=[0, 1], learn_branch_scale=True)
+    assert net.first_nonfinite(1) == (-1, "")
+    net.alphas[1][1] = np.inf
+    assert net.first_nonfinite(1) == (5, "branch scales") and net.first_nonfinite(0) == (-1, "")

@@ -3,7 +3,7 @@
 The stack is the one the residual chapters of the book analyse::
 
     x_0     = X W_in + b_in                                   (linear embedding, width n)
-    x_{k+1} = x_k + alpha * F_k(N(x_k)),   k = 0 .. K-1       (K residual blocks)
+    x_{k+1} = x_k + alpha_k * F_k(N(x_k)), k = 0 .. K-1       (K residual blocks)
     output  = N(x_K) W_out + b_out                            (linear read-out, logits)
 
 with ``N`` the identity, or layer normalization (``norm="layer"``: the
@@ -12,18 +12,24 @@ MLP of ``m = branch_depth`` linear layers with the nonlinearity between them::
 
     F(u) = W_m f( ... f(u W_1 + b_1) ... ) + b_m
 
-The branch scale ``alpha`` may differ per member (an array of shape ``(S,)``),
-so that sweeps over it train as one run. Three initialization knobs map to the
-recipes of the literature: ``branch_scale`` (``1/sqrt(K)``, GPT-2's
-``1/sqrt(2 * n_layers)`` on the residual projections), ``last_init="zeros"``
-(a branch that starts as the identity: Goyal et al. 2017's zero-initialized
-last batch-norm gain, SkipInit, ReZero's zero ``alpha``) and ``branch_init``
-(Fixup's ``K^(-1/(2m-2))`` rescaling of the branch's inner layers).
+The branch scale ``alpha_k`` is a fixed number, the same in every block
+(``branch_scale``), or, with ``learn_branch_scale=True``, one trainable scalar
+per block (``alphas``), started at ``branch_scale``. It may differ per member
+(an array of shape ``(S,)``), so that sweeps over it train as one run. The
+initialization knobs map to the recipes of the literature: ``branch_scale``
+(``1/sqrt(K)``, GPT-2's ``1/sqrt(2 * n_layers)`` on the residual
+projections), ``last_init="zeros"`` (a branch that starts as the identity:
+Goyal et al. 2017's zero-initialized last batch-norm gain), ``branch_init``
+(Fixup's ``K^(-1/(2m-2))`` rescaling of the branch's inner layers) and
+``branch_scale=0.0, learn_branch_scale=True``: ReZero (Bachlechner et al.
+2020) and SkipInit (De and Smith 2020), a learnable gate that starts at zero.
 
 Shapes: ``S`` members, batch ``B``; all weights have the ensemble axis first,
 ``(S, n_in, n_out)`` ("in_out" layout, ``x @ W``). ``weights`` lists
 ``W_in``, then every block's ``W_1 .. W_m``, then ``W_out``; ``biases``
-the same, so :func:`winit_edu.training.train` trains it like an :class:`~winit_edu.network.MLP`.
+the same; :meth:`ResidualMLP.parameters` lists them in pairs, then the
+learnable branch scales, so :func:`winit_edu.training.train` trains it like an
+:class:`~winit_edu.network.MLP`.
 :meth:`ResidualMLP.trace` returns the residual stream ``x_0 .. x_K`` and every
 branch's output (a :class:`ResidualTrace`), what the residual chapters measure.
 """
@@ -33,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_array, check_dtype, check_int, check_real
+from ._checks import check_array, check_dtype, check_flag, check_int, check_real
 from .activations import get_activation
 from .losses import get_loss
 from .network import _check_joinable, _check_training, _joined_parameters, _layer_norm, _layer_norm_backward, _seeds
@@ -54,7 +60,9 @@ class ResidualTrace:
         stream after every block.
     branch_outputs : list of K (S, B, n) arrays
         ``F_k(N(x_k))``, what branch ``k`` computes before the branch scale:
-        ``stream[k + 1] = stream[k] + alpha * branch_outputs[k]``.
+        ``stream[k + 1] = stream[k] + branch_scales[k][:, None, None] * branch_outputs[k]``.
+    branch_scales : list of K (S,) arrays
+        ``alpha_k``, the scale every block used in this pass (copies).
     output : (S, B, n_out) array
         The logits.
     grad_stream : list of K (S, B, n) arrays
@@ -62,14 +70,19 @@ class ResidualTrace:
         after a forward pass only).
     grad_weights, grad_biases : list of arrays
         ``dL/dW`` and ``dL/db`` in the order of :attr:`ResidualMLP.weights`.
+    grad_alphas : list of K (S,) arrays
+        ``dL/dalpha_k`` (with learnable branch scales and a gradient; empty
+        otherwise).
     """
 
     stream: list = field(default_factory=list)
     branch_outputs: list = field(default_factory=list)
+    branch_scales: list = field(default_factory=list)
     output: np.ndarray = None
     grad_stream: list = field(default_factory=list)
     grad_weights: list = field(default_factory=list)
     grad_biases: list = field(default_factory=list)
+    grad_alphas: list = field(default_factory=list)
 
 
 class ResidualMLP:
@@ -93,7 +106,21 @@ class ResidualMLP:
         Initializer of each branch's last layer (default ``branch_init``);
         ``"zeros"`` makes every block start as the identity.
     branch_scale : float or sequence of float, default 1.0
-        ``alpha``: one value, or one per member.
+        ``alpha``: one value, or one per member. With learnable scales, their
+        initial value.
+    learn_branch_scale : bool or sequence of bool, default False
+        True makes ``alpha_k`` a parameter: one scalar per block and member,
+        started at ``branch_scale``, listed by :meth:`parameters` after the
+        weights and biases, and trained by :func:`~winit_edu.training.train`
+        like them. ``branch_scale=0.0`` with it is ReZero (Bachlechner et al.
+        2020): every block starts as the identity, the branch weights get a
+        zero gradient at the first step, but each ``alpha_k`` gets
+        ``dL/dalpha_k = sum(dL/dx_{k+1} * F_k(N(x_k)))``, not zero as long as
+        the branch computes something (so not with ``last_init="zeros"``:
+        then both factors are zero and neither ever moves). One value, or one
+        per member: members with False keep their ``alpha`` (their
+        ``alphas`` get a zero gradient), so fixed and learnable scales can
+        train in one run (:meth:`concatenate` joins them that way).
     norm : {None, "layer"}, default None
         Layer normalization (no learnable gain or bias) at the input of every
         branch and before the read-out.
@@ -111,8 +138,26 @@ class ResidualMLP:
     ------
     ValueError, TypeError
         For bad sizes, seeds, initializer or activation names, a
-        ``branch_scale`` of the wrong length or not finite, an unknown ``norm``
-        or a negative or non-finite ``norm_eps``.
+        ``branch_scale`` or ``learn_branch_scale`` of the wrong length or type
+        (``learn_branch_scale`` takes True or False only), a ``branch_scale``
+        that is not finite, an unknown ``norm`` or a negative or non-finite
+        ``norm_eps``.
+
+    Attributes
+    ----------
+    weights, biases : list of arrays
+        ``W_in``, every block's ``W_1 .. W_m``, ``W_out``, shapes
+        ``(S, fan_in, fan_out)`` and ``(S, fan_out)``.
+    branch_scale : (S,) array
+        The fixed ``alpha`` (with learnable scales only their start: the pass
+        reads ``alphas``).
+    learn_branch_scale : (S,) bool array
+        Which members learn their scales.
+    alphas : list of K (S,) arrays
+        With learnable scales (any member): ``alpha_k`` of every block, the
+        parameters; an empty list otherwise.
+    grad_weights, grad_biases, grad_alphas : lists of arrays
+        The gradients of the last :meth:`backward`.
 
     Examples
     --------
@@ -123,11 +168,22 @@ class ResidualMLP:
     (2, 5, 2)
     >>> len(net.weights)  # W_in, 3 blocks of 2, W_out
     8
+
+    ReZero: the gates start at zero, and only they receive a gradient at first.
+
+    >>> from winit_edu.losses import get_loss
+    >>> rz = ResidualMLP(4, 16, 3, 2, branch_scale=0.0, learn_branch_scale=True)
+    >>> len(rz.parameters()), rz.alphas[0]  # 8 weights, 8 biases, 3 gates
+    (19, array([0.]))
+    >>> _, g = get_loss("cross_entropy")(rz.forward(np.ones((5, 4))), np.zeros(5, int))
+    >>> _ = rz.backward(g)
+    >>> bool(np.all(rz.grad_weights[1] == 0)), bool(np.all(rz.grad_alphas[0] != 0))
+    (True, True)
     """
 
     def __init__(self, n_in, width, n_blocks, n_out, activation="relu", branch_depth=2, weight_init="he_normal",
                  branch_init=None, last_init=None, branch_scale=1.0, norm=None, bias_init="zeros", seeds=0,
-                 dtype="float64", norm_eps=1e-5):
+                 dtype="float64", norm_eps=1e-5, learn_branch_scale=False):
         n_in, width, n_out = (check_int(v, name=k, min_value=1) for k, v in
                               (("n_in", n_in), ("width", width), ("n_out", n_out)))
         self.n_blocks = check_int(n_blocks, name="n_blocks", min_value=1)
@@ -147,6 +203,9 @@ class ResidualMLP:
         if alpha.shape != (S,) or not np.isfinite(alpha).all():
             raise ValueError(f"branch_scale must be a finite number or one per member ({S}), got {branch_scale!r}")
         self.branch_scale = alpha.astype(self.dtype)
+        self.learn_branch_scale = _learn_flags(learn_branch_scale, S)
+        # one trainable alpha_k per block, started at branch_scale; none if no member learns them
+        self.alphas = [self.branch_scale.copy() for _ in range(self.n_blocks)] if self.learn_branch_scale.any() else []
         w_init = get_initializer(weight_init)
         inner = w_init if branch_init is None else get_initializer(branch_init)
         last = inner if last_init is None else get_initializer(last_init)
@@ -163,7 +222,7 @@ class ResidualMLP:
             members_b.append([_draw(b_init, (shape[1],), rng_b, "bias_init", self.dtype) for _, shape in plan])
         self.weights = [np.stack([w[l] for w in members_w]).astype(self.dtype) for l in range(len(plan))]
         self.biases = [np.stack([b[l] for b in members_b]).astype(self.dtype) for l in range(len(plan))]
-        self.grad_weights, self.grad_biases = [], []
+        self.grad_weights, self.grad_biases, self.grad_alphas = [], [], []
         self._cache = None
 
     @classmethod
@@ -171,7 +230,11 @@ class ResidualMLP:
         """One ensemble from residual networks of the same shape that were initialized differently.
 
         As :meth:`winit_edu.network.MLP.concatenate`: seeds may repeat across
-        ``nets``; the parameters and branch scales are copied.
+        ``nets``; the parameters and branch scales are copied. Networks with
+        fixed and with learnable scales may be joined: if any member learns,
+        the joined network has ``alphas`` for every member, those of a fixed
+        member equal to its ``branch_scale`` and never changed by training
+        (their gradient is zero), so it trains to the bit as it would alone.
 
         Raises
         ------
@@ -186,8 +249,49 @@ class ResidualMLP:
         joined.__dict__.update(nets[0].__dict__)
         joined.seeds, joined.weights, joined.biases = _joined_parameters(nets)
         joined.branch_scale = np.concatenate([net.branch_scale for net in nets])
-        joined.grad_weights, joined.grad_biases, joined._cache = [], [], None
+        joined.learn_branch_scale = np.concatenate([net.learn_branch_scale for net in nets])
+        joined.alphas = []
+        if joined.learn_branch_scale.any():
+            joined.alphas = [np.concatenate([net.alphas[k] if net.alphas else net.branch_scale for net in nets])
+                             for k in range(joined.n_blocks)]
+        joined.grad_weights, joined.grad_biases, joined.grad_alphas, joined._cache = [], [], [], None
         return joined
+
+    def member(self, index):
+        """A new one-member :class:`ResidualMLP` holding a copy of member ``index``.
+
+        As :meth:`winit_edu.network.MLP.member`: its weights, biases, branch
+        scale and, with learnable scales, its ``alphas`` (as trained so far).
+
+        Parameters
+        ----------
+        index : int
+            ``-S <= index < S``, as for a list.
+
+        Returns
+        -------
+        ResidualMLP
+
+        Raises
+        ------
+        TypeError, ValueError
+            For an index that is not an int or out of range.
+        """
+        index = check_int(index, name="index")
+        if not -self.n_members <= index < self.n_members:
+            raise ValueError(f"index must be in [-{self.n_members}, {self.n_members}), got {index}")
+        index %= self.n_members
+        pick = slice(index, index + 1)
+        single = object.__new__(type(self))
+        single.__dict__.update(self.__dict__)
+        single.seeds = [self.seeds[index]]
+        single.weights = [w[pick].copy() for w in self.weights]
+        single.biases = [b[pick].copy() for b in self.biases]
+        single.branch_scale = self.branch_scale[pick].copy()
+        single.learn_branch_scale = self.learn_branch_scale[pick].copy()
+        single.alphas = [a[pick].copy() for a in self.alphas]
+        single.grad_weights, single.grad_biases, single.grad_alphas, single._cache = [], [], [], None
+        return single
 
     @property
     def norm_eps(self):
@@ -208,14 +312,33 @@ class ResidualMLP:
         """Number of weight matrices (embedding, branch layers, read-out)."""
         return len(self.weights)
 
+    @property
+    def scales(self):
+        """The ``alpha_k`` every block uses now, shape ``(S, K)`` (a new array).
+
+        ``branch_scale`` in every column, or the learnable ``alphas``.
+        """
+        if self.alphas:
+            return np.stack(self.alphas, axis=1)
+        return np.repeat(self.branch_scale[:, None], self.n_blocks, axis=1)
+
     def parameters(self):
-        """All parameter arrays, weights then biases, layer by layer (the order of ``weights``)."""
-        return [p for pair in zip(self.weights, self.biases) for p in pair]
+        """All parameter arrays: weights and biases layer by layer, then the learnable branch scales.
+
+        The order is ``W_in, b_in``, every block's ``W_1, b_1, ..., W_m,
+        b_m``, ``W_out, b_out`` (the order of ``weights``) and, with
+        ``learn_branch_scale``, ``alpha_1, ..., alpha_K`` after them, one
+        ``(S,)`` array per block; so the first ``2 L`` entries alternate
+        weights and biases either way (``[0:2 L:2]`` are the weights), as in
+        :meth:`winit_edu.network.MLP.parameters`.
+        """
+        return [p for pair in zip(self.weights, self.biases) for p in pair] + list(self.alphas)
 
     def gradients(self):
         """The gradients of the last :meth:`backward`, in the order of :meth:`parameters`.
 
-        As :meth:`winit_edu.network.MLP.gradients`: ``dL/dW_1, dL/db_1, ...``.
+        As :meth:`winit_edu.network.MLP.gradients`: ``dL/dW_1, dL/db_1, ...``,
+        then ``dL/dalpha_1, ..., dL/dalpha_K`` with learnable scales.
 
         Returns
         -------
@@ -228,7 +351,11 @@ class ResidualMLP:
         """
         if not self.grad_weights:
             raise RuntimeError("call backward before gradients")
-        return [g for pair in zip(self.grad_weights, self.grad_biases) for g in pair]
+        return [g for pair in zip(self.grad_weights, self.grad_biases) for g in pair] + list(self.grad_alphas)
+
+    def _alpha(self, k):
+        """``alpha_k``, shaped ``(S, 1, 1)`` to scale block ``k``'s branch output."""
+        return (self.alphas[k] if self.alphas else self.branch_scale)[:, None, None]
 
     def _block_layers(self, k):
         """Indices into ``weights`` of block ``k``'s branch layers."""
@@ -270,7 +397,6 @@ class ResidualMLP:
         S, n_in = self.n_members, self.sizes[0]
         if X.ndim not in (2, 3) or X.shape[-1] != n_in or (X.ndim == 3 and X.shape[0] != S) or X.shape[-2] == 0:
             raise ValueError(f"X must have shape (batch, {n_in}) or ({S}, batch, {n_in}), got {X.shape}")
-        alpha = self.branch_scale[:, None, None]
         f = self.activation
         cache = {"X": X, "stream": [], "blocks": []}
         with np.errstate(over="ignore", invalid="ignore"):
@@ -287,7 +413,7 @@ class ResidualMLP:
                     if j < self.branch_depth - 1:
                         a = f.f(z)
                 cache["blocks"].append((u, inv, inputs, pre))
-                x = x + alpha * pre[-1]
+                x = x + self._alpha(k) * pre[-1]
             cache["last"] = x  # x_K, the stream after the last block
             u, inv = _layer_norm(x, eps=self.norm_eps) if self.norm else (x, None)
             cache["read_out"] = (u, inv)
@@ -305,6 +431,11 @@ class ResidualMLP:
         grad_stream : list of arrays
             ``dL/dx_k`` for the residual stream entering every block.
 
+        With learnable scales, ``dL/dalpha_k`` lands in ``grad_alphas``
+        (and :meth:`gradients`): the sum over examples and units of
+        ``dL/dx_{k+1} * F_k(N(x_k))``, per member (zero for a member whose
+        scales are fixed).
+
         Raises
         ------
         RuntimeError
@@ -321,7 +452,7 @@ class ResidualMLP:
             raise ValueError(f"grad_output must have the shape of the last output, got {g.shape}")
         L = self.n_layers
         grad_w, grad_b = [None] * L, [None] * L
-        alpha = self.branch_scale[:, None, None]
+        grad_alpha = [None] * len(self.alphas)
         f = self.activation
         swap = lambda a: np.swapaxes(a, -1, -2)  # noqa: E731
         with np.errstate(over="ignore", invalid="ignore"):
@@ -332,7 +463,10 @@ class ResidualMLP:
             grad_stream = [None] * self.n_blocks
             for k in range(self.n_blocks - 1, -1, -1):
                 u, inv, inputs, pre = c["blocks"][k]
-                g_z = alpha * g_x  # x_{k+1} = x_k + alpha * F(N(x_k))
+                g_z = self._alpha(k) * g_x  # x_{k+1} = x_k + alpha_k * F_k(N(x_k)); g_x is dL/dx_{k+1}
+                if self.alphas:  # dL/dalpha_k = sum over examples and units of dL/dx_{k+1} * F_k(N(x_k))
+                    grad = (g_x * pre[-1]).sum(axis=(1, 2))
+                    grad_alpha[k] = np.where(self.learn_branch_scale, grad, 0).astype(self.dtype, copy=False)
                 layers = list(self._block_layers(k))
                 for j in range(self.branch_depth - 1, -1, -1):
                     l = layers[j]
@@ -343,7 +477,7 @@ class ResidualMLP:
                 g_x = g_x + g_branch
                 grad_stream[k] = g_x
             grad_w[0], grad_b[0] = swap(c["X"]) @ g_x, g_x.sum(axis=1)  # a shared (B, n_in) X broadcasts
-        self.grad_weights, self.grad_biases = grad_w, grad_b
+        self.grad_weights, self.grad_biases, self.grad_alphas = grad_w, grad_b, grad_alpha
         return grad_w, grad_b, grad_stream
 
     def trace(self, X, grad_output=None, labels=None, loss="cross_entropy", training=False):
@@ -368,7 +502,8 @@ class ResidualMLP:
         ResidualTrace
             ``stream`` (``x_0 .. x_K``), ``branch_outputs``, ``output`` and,
             with a gradient, ``grad_stream``, ``grad_weights`` and
-            ``grad_biases``. It owns its arrays: a later pass does not change them.
+            ``grad_biases`` (and ``grad_alphas`` with learnable scales). It owns
+            its arrays: a later pass does not change them.
 
         Raises
         ------
@@ -385,12 +520,14 @@ class ResidualMLP:
         out = self.forward(X, training=training)
         c = self._cache
         t = ResidualTrace(stream=c["stream"] + [c["last"]], output=out,
-                          branch_outputs=[pre[-1] for _, _, _, pre in c["blocks"]])
+                          branch_outputs=[pre[-1] for _, _, _, pre in c["blocks"]],
+                          branch_scales=[self._alpha(k)[:, 0, 0].copy() for k in range(self.n_blocks)])
         if grad_output is None and labels is not None:
             _, grad_output = get_loss(loss)(out, labels)
         if grad_output is not None:
             grad_w, grad_b, grad_stream = self.backward(grad_output)
             t.grad_weights, t.grad_biases, t.grad_stream = list(grad_w), list(grad_b), list(grad_stream)
+            t.grad_alphas = [g.copy() for g in self.grad_alphas]
         return t
 
     def first_nonfinite(self, member):
@@ -400,6 +537,8 @@ class ResidualMLP:
         -------
         layer, quantity : int, str
             ``(-1, "")`` if all parameters and the last residual stream are finite;
+            ``"branch scales"`` names a non-finite learnable ``alpha_k``, counted
+            as the layer of block ``k``'s last branch layer;
             ``"pre-activations"`` names a non-finite residual stream entering block ``layer``.
         """
         member = check_int(member, name="member", min_value=0)
@@ -409,11 +548,26 @@ class ResidualMLP:
             for quantity, values in (("weights", self.weights[l]), ("biases", self.biases[l])):
                 if not np.isfinite(values[member]).all():
                     return l + 1, quantity
+            k, last = divmod(l - 1, self.branch_depth)  # layer l is branch layer `last` of block k
+            if self.alphas and 0 <= k < self.n_blocks and last == self.branch_depth - 1:
+                if not np.isfinite(self.alphas[k][member]):
+                    return l + 1, "branch scales"
         if self._cache is not None:
             for k, x in enumerate(self._cache["stream"]):
                 if not np.isfinite(x[member]).all():
                     return 1 + k * self.branch_depth, "pre-activations"
         return -1, ""
+
+
+def _learn_flags(learn_branch_scale, n_members):
+    """``learn_branch_scale`` as one bool per member; only True and False are accepted."""
+    if isinstance(learn_branch_scale, (list, tuple, np.ndarray)):
+        flags = [check_flag(v, name="learn_branch_scale") for v in np.ravel(learn_branch_scale)]
+        if np.ndim(learn_branch_scale) != 1 or len(flags) != n_members:
+            raise ValueError(f"learn_branch_scale must be True, False or one of them per member ({n_members}), "
+                             f"got shape {np.shape(learn_branch_scale)}")
+        return np.array(flags, dtype=bool)
+    return np.full(n_members, check_flag(learn_branch_scale, name="learn_branch_scale"))
 
 
 def _draw(init, shape, rng, name, dtype):
