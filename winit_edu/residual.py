@@ -69,7 +69,7 @@ class ResidualTrace:
         ``dL/dx_k`` for the stream entering block ``k = 0 .. K-1`` (empty
         after a forward pass only).
     grad_weights, grad_biases : list of arrays
-        ``dL/dW`` and ``dL/db`` in the order of :attr:`ResidualMLP.weights`.
+        ``dL/dW`` and ``dL/db`` in the order of ``ResidualMLP.weights``.
     grad_alphas : list of K (S,) arrays
         ``dL/dalpha_k`` (with learnable branch scales and a gradient; empty
         otherwise).
