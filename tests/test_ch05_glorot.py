@@ -11,7 +11,12 @@
 * the normalized and the standard initialization draw the same numbers for one seed (sqrt(3) apart
   in a square layer), which pairs the chapter's training comparison;
 * the uniform limit used as a standard deviation multiplies the variance by 3 per layer (3**5 = 243);
-* the truncated Glorot normal keeps Glorot's variance within its bound 2 sigma / 0.8796.
+* the truncated Glorot normal keeps Glorot's variance within its bound 2 sigma / 0.8796;
+* the singular values of a square random layer fill a quarter circle: with n Var(w) = c their mean
+  square is c, their mean 8/(3 pi) sqrt(c), their geometric mean e^(-1/2) sqrt(c);
+* the layer-to-layer Jacobian J_l = W_l diag(tanh'(z_l)) has mean squared singular value
+  n Var(w) E[tanh'(z_l)^2] and mean singular value 8/(3 pi) times its root, and products of the J_l are
+  the input-to-layer Jacobians of wi.diagnostics.jacobians.
 
 Tolerances are relative errors of means over several seeds (the chapter states the same ones).
 """
@@ -202,3 +207,39 @@ def test_truncated_glorot_normal_keeps_glorots_variance():
     bound = 2 * math.sqrt(var) / wi.distributions.truncated_std_factor(2.0)
     assert abs(w).max() <= bound and abs(w).max() > 0.999 * bound
     assert w.var() == pytest.approx(var, rel=0.02)
+
+
+QUARTER = 8 / (3 * math.pi)   # mean / root mean square of the quarter-circle law
+TOL_JAC = 0.03                # the chapter's tolerance
+
+
+@pytest.mark.parametrize("c", [1 / 3, 1.0])
+def test_singular_values_of_a_square_layer_fill_a_quarter_circle(c):
+    # Marchenko-Pastur with ratio 1 for s^2, i.e. the quarter circle sqrt(4 - s^2) / pi for s, scaled by sqrt(c)
+    n = 256
+    init = _uniform("fan_in", scale=c)
+    s = np.linalg.svd(np.stack([init((n, n), rng=k) for k in range(4)]), compute_uv=False)
+    assert np.mean(s**2) == pytest.approx(c, rel=0.02)
+    assert s.mean() == pytest.approx(QUARTER * math.sqrt(c), rel=0.02)
+    assert np.exp(np.mean(np.log(s))) == pytest.approx(math.exp(-0.5) * math.sqrt(c), rel=TOL_JAC)
+    assert s.max() == pytest.approx(2 * math.sqrt(c), rel=0.05)          # the edge of the quarter circle
+
+
+@pytest.mark.parametrize("init", ["standard", "glorot_uniform"])
+def test_layer_jacobians_quarter_circle_and_the_package_jacobians(init):
+    sizes = [64] + [256] * 3 + [10]
+    weight_init = _uniform("fan_in", scale=1 / 3) if init == "standard" else init
+    net = wi.MLP(sizes, activation="tanh", weight_init=weight_init, seeds=[0, 1])
+    x = np.random.default_rng(3).standard_normal((2, 64))
+    tr = net.trace(x)
+    J = [net.weights[l][:, None] * (1 - tr.activations[l][:, :, None, :] ** 2) for l in range(3)]
+    product = J[0]
+    for k, J_in in wi.diagnostics.jacobians(net, x):                  # d h_k / d x = J_0 J_1 ... J_{k-1}
+        product = product if k == 1 else product @ J[k - 1]
+        np.testing.assert_allclose(product, J_in, rtol=1e-10, atol=1e-15)
+    v = 1 / (3 * 256) if init == "standard" else 1 / 256
+    for l in (1, 2):                                                  # the square layers
+        s = np.linalg.svd(J[l], compute_uv=False)
+        m1 = 256 * v * np.mean((1 - tr.activations[l] ** 2) ** 2)    # n v E[tanh'(z_l)^2]
+        assert np.mean(s**2) == pytest.approx(m1, rel=TOL_JAC)
+        assert s.mean() == pytest.approx(QUARTER * math.sqrt(m1), rel=TOL_JAC)
