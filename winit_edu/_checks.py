@@ -81,6 +81,17 @@ def check_int(value, *, name, min_value=None, max_value=None):
     return value
 
 
+def check_index(value, length, *, name="index"):
+    """Return ``value`` as an index into ``length`` items, in ``[0, length)``; negative ones count from the end.
+
+    Raises ``TypeError`` for a non-int and ``ValueError`` outside ``[-length, length)``, as a list does.
+    """
+    value = check_int(value, name=name)
+    if not -length <= value < length:
+        raise ValueError(f"{name} must be in [-{length}, {length}), got {value}")
+    return value % length
+
+
 def check_dtype(dtype, *, name="dtype"):
     """Accept float32 or float64 (as a numpy dtype, type or string)."""
     try:

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_array, check_dtype, check_int, check_real
+from ._checks import check_array, check_dtype, check_index, check_int, check_real
 from .activations import Activation, get_activation
 from .losses import get_loss
 from .registry import get_initializer
@@ -496,10 +496,7 @@ class MLP:
         TypeError, ValueError
             For an index that is not an int or out of range.
         """
-        index = check_int(index, name="index")
-        if not -self.n_members <= index < self.n_members:
-            raise ValueError(f"index must be in [-{self.n_members}, {self.n_members}), got {index}")
-        index %= self.n_members
+        index = check_index(index, self.n_members)
         single = MLP(self.sizes, activation=self.activations, weight_init="zeros", bias_init="zeros",
                      seeds=self.seeds[index], dtype=self.dtype, matmul=self.matmul, norm=self.norm,
                      norm_affine=self.norm_affine)

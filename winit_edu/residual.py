@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_array, check_dtype, check_flag, check_int, check_real
+from ._checks import check_array, check_dtype, check_flag, check_index, check_int, check_real
 from .activations import get_activation
 from .losses import get_loss
 from .network import _check_joinable, _check_training, _joined_parameters, _layer_norm, _layer_norm_backward, _seeds
@@ -277,10 +277,7 @@ class ResidualMLP:
         TypeError, ValueError
             For an index that is not an int or out of range.
         """
-        index = check_int(index, name="index")
-        if not -self.n_members <= index < self.n_members:
-            raise ValueError(f"index must be in [-{self.n_members}, {self.n_members}), got {index}")
-        index %= self.n_members
+        index = check_index(index, self.n_members)
         pick = slice(index, index + 1)
         single = object.__new__(type(self))
         single.__dict__.update(self.__dict__)
