@@ -166,8 +166,9 @@ def test_live_builds_controls_and_redraws():
     slider = ipywidgets.FloatSlider(value=0.5, min=0, max=1, description="k")
     box = live(recording_draw, k=slider, kind=["line", "dots"])
     assert isinstance(box, ipywidgets.VBox)
-    controls, picture, messages = box.children
+    controls, status, picture, messages = box.children
     assert isinstance(picture, ipywidgets.Image) and isinstance(messages, ipywidgets.Output)
+    assert isinstance(status, ipywidgets.HTML) and status.value == ""
     assert controls.children[0] is slider
     assert isinstance(controls.children[1], ipywidgets.Dropdown)
     assert calls == [{"k": 0.5, "kind": "line"}]  # drawn once at creation
@@ -188,11 +189,26 @@ def test_live_shows_an_error_of_draw_instead_of_losing_it(capsys):
         return draw(k=k)
 
     box = live(failing_draw, k=[0.5, 2.0])
-    controls, picture, messages = box.children
+    controls, status, picture, messages = box.children
     controls.children[0].value = 2.0  # does not raise into the widget machinery
     assert bytes(picture.value).startswith(b"\x89PNG")  # the last good picture stays
     # the traceback goes to the message area (outside a kernel the Output widget passes it to stderr)
     assert "ValueError: k too large" in capsys.readouterr().err
+    assert status.value == ""  # and the status line does not claim it is still drawing
+
+
+def test_live_says_at_once_that_a_new_setting_is_being_drawn():
+    seen, box = [], []
+
+    def draw_and_look(k):
+        seen.append(box[0].children[1].value if box else None)  # the status line while the figure is drawn
+        return draw(k=k)
+
+    box.append(live(draw_and_look, k=[0.5, 2.0]))
+    controls, status, picture, messages = box[0].children
+    controls.children[0].value = 2.0
+    assert seen[-1] == '<span role="status">Drawing k = 2.0 ...</span>'
+    assert status.value == ""  # cleared once the picture is shown
 
 
 def test_live_remembers_a_bounded_number_of_pictures(monkeypatch):

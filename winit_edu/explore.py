@@ -68,12 +68,16 @@ def live(draw, dpi=80, **controls):
     Returns
     -------
     ipywidgets.VBox
-        The controls, the picture, and an area that shows an error raised by
-        ``draw`` (instead of losing it in the kernel's log).
+        The controls; a status line that says, as soon as a control moves,
+        that the new setting is being drawn (drawing can take a few hundred
+        milliseconds) and is empty again once it is shown; the picture; and an
+        area that shows an error raised by ``draw`` (instead of losing it in
+        the kernel's log).
     """
     w = _widgets()
     ctrls = {name: _control(name, spec) for name, spec in controls.items()}
     picture = w.Image(format="png")
+    status = w.HTML("")  # says at once that a new setting is being drawn (a screen reader hears it too)
     messages = w.Output()
     names = list(ctrls)
 
@@ -84,17 +88,23 @@ def live(draw, dpi=80, **controls):
     def redraw(change=None):
         with messages:
             messages.clear_output()
+            values = tuple(c.value for c in ctrls.values())
+            if change is not None:  # the message reaches the browser before the drawing starts
+                shown = ", ".join(f"{name} = {value}" for name, value in zip(names, values))
+                status.value = f'<span role="status">Drawing {html.escape(shown)} ...</span>'
             try:
-                picture.value = png(*(c.value for c in ctrls.values()))
+                picture.value = png(*values)
             except Exception:
                 if change is None:  # at creation: fail the cell
                     raise
                 traceback.print_exc()  # on a slider move: show it under the picture
+            finally:
+                status.value = ""
 
     for c in ctrls.values():
         c.observe(redraw, names="value")
     redraw()
-    return w.VBox([w.HBox(list(ctrls.values())), picture, messages])
+    return w.VBox([w.HBox(list(ctrls.values())), status, picture, messages])
 
 
 def figure_png(fig, dpi=80):
