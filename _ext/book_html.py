@@ -55,6 +55,9 @@ axe-core in ``tests/browser``:
   accessible name leaves out text they show (WCAG 2.5.3, label in name): the
   search button (its "Ctrl+K" hint) and the colour-mode switcher (its icons'
   titles), which is now named by the current mode.
+* ``scroll-tabstops.js`` (in ``_ext/static/``, on every page): a wide code
+  block inside a box that starts collapsed (an exercise's solution) gets its
+  keyboard tab stop when the box opens; the theme looks only at load time.
 * ``widgets-a11y.js`` (in ``_ext/static/``, before the widget manager on
   pages with widgets) names each widget control by its label, and lets a
   slider announce what its readout shows instead of the option's index.
@@ -331,6 +334,7 @@ def setup(app):
     # late, so that Jupyter Book's and myst-nb's defaults are already in place
     app.connect("config-inited", _configure, priority=900)
     app.add_css_file("book.css")
+    app.add_js_file("scroll-tabstops.js", loading_method="defer")
     app.connect("html-page-context", _drop_duplicate_scripts, priority=999)
     app.connect("html-page-context", _search_from_disk)
     app.connect("html-page-context", _bibliography_list_items)
