@@ -4,6 +4,12 @@ Usage (from the repository root, after `pip install -r requirements.txt`)::
 
     python scripts/execute_notebooks.py                     # every notebook in book/
     python scripts/execute_notebooks.py book/06_he.ipynb    # just one
+    python scripts/execute_notebooks.py --jobs 1            # one at a time (default: one per core)
+
+With several jobs, each kernel gets one BLAS thread (OPENBLAS_NUM_THREADS=1 and its
+kin, unless you set them), as the README's pytest runs them (book/conftest.py): on
+2 cores that is faster than two kernels with two threads each taking turns. The
+outputs do not depend on it (README, "How outputs are stored and checked").
 
 Run this after a deliberate change to a notebook or to `winit_edu`, review
 the diff of the outputs, and commit the notebooks: the book renders these
@@ -19,6 +25,8 @@ written.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import os
 import pathlib
 import sys
 import time
@@ -67,14 +75,24 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", type=pathlib.Path)
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="notebooks executed at once, each kernel with one BLAS thread (default: one per core)")
     args = parser.parse_args(argv)
-    paths = args.notebooks or sorted((ROOT / "book").glob("*.ipynb"))
-    total = 0.0
-    for path in paths:
-        seconds = execute(path.resolve(), args.timeout)
-        total += seconds
-        print(f"{seconds:7.1f} s  {path}")
-    print(f"{total:7.1f} s  total")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
+    paths = [path.resolve() for path in args.notebooks or sorted((ROOT / "book").glob("*.ipynb"))]
+    jobs = min(args.jobs, len(paths))
+    if jobs > 1:  # the kernels inherit this process's environment
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(name, "1")
+    start, total = time.perf_counter(), 0.0
+    with concurrent.futures.ProcessPoolExecutor(jobs) as pool:
+        futures = {pool.submit(execute, path, args.timeout): path for path in paths}
+        for future in concurrent.futures.as_completed(futures):
+            seconds = future.result()
+            total += seconds
+            print(f"{seconds:7.1f} s  {os.path.relpath(futures[future])}", flush=True)
+    print(f"{total:7.1f} s  total; {time.perf_counter() - start:.1f} s wall, {jobs} at a time")
     return 0
 
 
