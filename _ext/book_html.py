@@ -29,14 +29,18 @@ Node.js. ``WINIT_BOOK_ASSETS=cdn`` asks for the CDN build on purpose, with no
 warning.
 
 **Top-level names in cross-references.** The API reference documents each
-function where it is defined (``winit_edu.scaling.he_normal``), but
+function where it is defined (``winit_edu.init.scaling.he_normal``), but
 readers and docstrings call it by its re-exported name
-(``winit_edu.he_normal``, ``winit_edu.MLP.trace``). A Python cross-reference
-to a ``winit_edu.<name>`` that does not resolve is retried with the name's
-defining module, so both spellings link to the same entry; anything else
-that does not resolve still fails the strict build. And a public module of
-``winit_edu`` that the API reference (``book/api.md``) leaves out is a
-warning, so a new module cannot go undocumented.
+(``winit_edu.he_normal``, ``winit_edu.MLP.trace``) or by the flat module
+path it had before the package was grouped by layer
+(``winit_edu.scaling.he_normal``, ``winit_edu.network``,
+``winit_edu.theory.propagate_second_moment``), which still imports the same
+module. A Python cross-reference to a ``winit_edu.<name>`` that does not
+resolve is retried with the name's defining module, so every spelling links
+to the same entry; anything else that does not resolve still fails the
+strict build. And a public module or subpackage of ``winit_edu`` that the API
+reference (``book/api.md``) leaves out is a warning, so a new module cannot go
+undocumented.
 
 **Author-year bibliography.** The text cites author-year ("Glorot and
 Bengio (2010)"); the pybtex style ``authoryear`` registered here labels the
@@ -266,7 +270,15 @@ def _register_authoryear_style() -> None:
 
 
 def _resolve_reexported(app, env, node, contnode):
-    """Resolve ``winit_edu.X.rest`` as ``<X's defining module>.X.rest``."""
+    """Resolve ``winit_edu.X.rest`` where the object ``X...`` is defined.
+
+    The target is followed attribute by attribute through modules (a flat name
+    such as ``winit_edu.network`` is the module ``winit_edu.nn.network``); the
+    first object that is not a module is replaced by its defining module and
+    qualified name (``winit_edu.theory.gradient_factors`` ->
+    ``winit_edu.theory.moments.gradient_factors``, ``winit_edu.MLP.trace`` ->
+    ``winit_edu.nn.network.MLP.trace``).
+    """
     if node.get("refdomain") != "py":
         return None
     target = node.get("reftarget", "")
@@ -274,13 +286,27 @@ def _resolve_reexported(app, env, node, contnode):
     if len(parts) < 2 or parts[0] != "winit_edu":
         return None
     import importlib
+    import inspect
 
-    package = importlib.import_module("winit_edu")
-    obj = getattr(package, parts[1], None)
-    module = getattr(obj, "__module__", None)
-    if obj is None or not module or module == "winit_edu" or not module.startswith("winit_edu."):
+    obj = parent = importlib.import_module("winit_edu")
+    i = 1
+    while i < len(parts) and inspect.ismodule(obj):
+        parent, obj = obj, getattr(obj, parts[i], None)
+        if obj is None:
+            return None
+        i += 1
+    if inspect.ismodule(obj):
+        head = [obj.__name__]
+    else:
+        module = getattr(obj, "__module__", None)
+        qualname = getattr(obj, "__qualname__", None)
+        if module and qualname and module.startswith("winit_edu."):
+            head = [module, qualname]
+        else:  # data (a tuple, a dict): documented in the module it was found in
+            head = [parent.__name__, parts[i - 1]]
+    canonical = ".".join([*head, *parts[i:]])
+    if canonical == target:
         return None
-    canonical = ".".join([module, getattr(obj, "__qualname__", parts[1]), *parts[2:]])
     domain = env.get_domain("py")
     return domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], canonical, node, contnode)
 
@@ -293,9 +319,9 @@ def _check_api_reference(app, env) -> None:
     import winit_edu
 
     documented = set(env.get_domain("py").modules)
-    for info in pkgutil.iter_modules(winit_edu.__path__):
-        name = f"winit_edu.{info.name}"
-        if not info.name.startswith("_") and name not in documented:
+    for info in pkgutil.walk_packages(winit_edu.__path__, prefix="winit_edu."):
+        name = info.name
+        if not any(part.startswith("_") for part in name.split(".")) and name not in documented:
             logger.warning(f"[book_html] {name} is not in the API reference: add an automodule for it to book/api.md",
                            type="book_html", subtype="api", location="book/api")
 

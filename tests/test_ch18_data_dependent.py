@@ -16,7 +16,7 @@
 * the input-dependent share of an orthogonal first layer's variance,
   tr(Sigma) / (tr(Sigma) + |mean x|^2 - n mean(xQ)^2).
 
-LSUV is `wi.lsuv` (winit_edu/data_dependent.py, unit-tested in test_data_dependent.py), as in the notebook.
+LSUV is `wi.lsuv` (winit_edu/learning/data_dependent.py, unit-tested in test_data_dependent.py), as in the notebook.
 """
 import math
 

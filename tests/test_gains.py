@@ -28,6 +28,15 @@ def test_gain_table_matches_pytorch(nonlinearity, gain):
     assert calculate_gain(nonlinearity) == pytest.approx(gain, rel=1e-15)
 
 
+def test_every_activation_has_a_gain():
+    # gains spells the names out (the initializers import nothing from the network layer): the same tuple
+    from winit_edu.init.gains import NONLINEARITIES
+
+    assert NONLINEARITIES == wi.ACTIVATIONS
+    for name in wi.ACTIVATIONS:
+        assert math.isfinite(calculate_gain(name))
+
+
 @pytest.mark.parametrize("slope, gain", [
     (0.2, math.sqrt(2.0 / 1.04)),
     (0.0, math.sqrt(2.0)),                 # slope 0 is the ReLU

@@ -12,7 +12,10 @@ import pytest
 import winit_edu
 
 TESTS = pathlib.Path(__file__).parent
-MODULES = sorted(m.name for m in pkgutil.iter_modules(winit_edu.__path__))
+# every module and layer (init, nn.network, ...), and the flat names the modules had before the
+# grouping by layer (network, scaling, ...; tests/test_package_layout.py)
+MODULES = sorted({m.name.removeprefix("winit_edu.") for m in pkgutil.walk_packages(winit_edu.__path__, "winit_edu.")}
+                 | set(winit_edu._FLAT_MODULES))
 
 
 def identifiers(path):
@@ -38,7 +41,8 @@ def test_version_is_the_installed_distributions():
 def test_no_public_name_shadows_a_module(module):
     # `import winit_edu.<module> as m` must give the module (a function named like a module used to hide it)
     assert inspect.ismodule(importlib.import_module(f"winit_edu.{module}"))
-    attribute = getattr(winit_edu, module, None)
+    parent, _, name = f"winit_edu.{module}".rpartition(".")
+    attribute = getattr(importlib.import_module(parent), name, None)
     assert attribute is None or inspect.ismodule(attribute), f"winit_edu.{module} is a {type(attribute).__name__}"
 
 

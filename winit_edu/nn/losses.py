@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_choice, check_int
+from .._checks import check_array, check_choice, check_int
 
 LOSSES = ("cross_entropy", "squared_error")
 

@@ -39,12 +39,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_array, check_dtype, check_flag, check_index, check_int, check_real
+from .._checks import check_array, check_dtype, check_flag, check_index, check_int, check_real
 from .activations import get_activation
 from .losses import get_loss
 from .network import _check_joinable, _check_training, _joined_parameters, _layer_norm, _layer_norm_backward, _seeds
-from .registry import get_initializer
-from .rng import seed_streams
+from ..init.registry import get_initializer
+from ..rng import seed_streams
 
 
 @dataclass

@@ -19,8 +19,8 @@ import math
 
 import numpy as np
 
-from ._checks import check_dtype, check_real, check_shape
-from .rng import as_generator, check_rng
+from .._checks import check_dtype, check_real, check_shape
+from ..rng import as_generator, check_rng
 
 
 def zeros(shape, *, rng=None, dtype="float64"):

@@ -49,11 +49,11 @@ from __future__ import annotations
 
 import math
 
-from ._checks import check_choice, check_dtype, check_flag, check_real, check_shape
+from .._checks import check_choice, check_dtype, check_flag, check_real, check_shape
 from .distributions import _cast, truncated_normal, truncated_std_factor
 from .fans import compute_fans
 from .gains import calculate_gain
-from .rng import as_generator
+from ..rng import as_generator
 
 MODES = ("fan_in", "fan_out", "fan_avg")
 DISTRIBUTIONS = ("normal", "truncated_normal", "uniform")

@@ -14,10 +14,10 @@ import math
 
 import numpy as np
 
-from ._checks import check_choice, check_dtype, check_int, check_real, check_shape
+from .._checks import check_choice, check_dtype, check_int, check_real, check_shape
 from .distributions import _cast
 from .fans import LAYOUTS, compute_fans
-from .rng import as_generator, check_rng
+from ..rng import as_generator, check_rng
 
 
 def _as_matrix_shape(shape, layout):

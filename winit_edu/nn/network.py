@@ -45,11 +45,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_array, check_dtype, check_index, check_int, check_real
+from .._checks import check_array, check_dtype, check_index, check_int, check_real
 from .activations import Activation, get_activation
 from .losses import get_loss
-from .registry import get_initializer
-from .rng import seed_streams  # defined in winit_edu.rng since 0.1; still importable from here
+from ..init.registry import get_initializer
+from ..rng import seed_streams  # defined in winit_edu.rng since 0.1; still importable from here
 
 
 NORM_EPS = 1e-5  #: the ``eps`` of both normalizations, PyTorch's default for ``nn.LayerNorm`` and ``nn.BatchNorm1d``

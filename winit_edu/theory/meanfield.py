@@ -40,9 +40,9 @@ import math
 
 import numpy as np
 
-from ._checks import check_int, check_real
-from .activations import Activation, get_activation
-from .theory import gaussian_expectation, propagate_second_moment, slope_after
+from .._checks import check_int, check_real
+from ..nn.activations import Activation, get_activation
+from .moments import gaussian_expectation, propagate_second_moment, slope_after
 
 _POINTS = 4000   # cells of the one-dimensional rule; see the module docstring
 _TINY_Q = 1e-10  # below this, a second moment counts as zero (a network whose signal has died)

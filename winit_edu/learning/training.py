@@ -29,12 +29,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._checks import check_array, check_choice, check_flag, check_int, check_real
-from .dropout import DROPOUT_KINDS, _check_alpha_dropout_net, dropout_masks, dropout_stream
-from .losses import LOSSES, _cross_entropy, _squared_error, check_labels
-from .network import MLP
-from .residual import ResidualMLP
-from .rng import seed_streams
+from .._checks import check_array, check_choice, check_flag, check_int, check_real
+from ..nn.dropout import DROPOUT_KINDS, _check_alpha_dropout_net, dropout_masks, dropout_stream
+from ..nn.losses import LOSSES, _cross_entropy, _squared_error, check_labels
+from ..nn.network import MLP
+from ..nn.residual import ResidualMLP
+from ..rng import seed_streams
 
 _UNCHECKED = {"cross_entropy": _cross_entropy, "squared_error": _squared_error}
 _quiet = functools.partial(np.errstate, all="ignore")  # a divergence is detected from the values, not warned about

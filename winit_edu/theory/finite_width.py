@@ -48,7 +48,7 @@ import numbers
 
 import numpy as np
 
-from ._checks import check_int, check_real
+from .._checks import check_int, check_real
 
 
 def _width(n):

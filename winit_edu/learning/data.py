@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import MAX_ELEMENTS, check_array, check_choice, check_flag, check_int, check_real
-from .rng import as_generator
+from .._checks import MAX_ELEMENTS, check_array, check_choice, check_flag, check_int, check_real
+from ..rng import as_generator
 
 MAX_SAMPLES = MAX_ELEMENTS // 2  # two features per point
 MAX_NOISE = 1e100  # beyond it the points overflow

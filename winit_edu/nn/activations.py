@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._checks import check_array, check_choice, check_real
+from .._checks import check_array, check_choice, check_real
 
 # SELU constants (Klambauer et al., 2017), to the precision they published.
 SELU_ALPHA = 1.6732632423543772848170429916717

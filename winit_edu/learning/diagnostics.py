@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_choice, check_flag, check_int, check_real
+from .._checks import check_choice, check_flag, check_int, check_real
 
 
 def _numbers(a, name):
@@ -256,7 +256,7 @@ def summarize(trace, activation=None):
 
 def _jacobian_layers(net, x, layers):
     """Check the arguments of :func:`jacobians`; return the trace and the sorted layer indices."""
-    from .network import MLP  # a local import: network does not import diagnostics, but keep it one-way
+    from ..nn.network import MLP  # a local import: network does not import diagnostics, but keep it one-way
 
     if not isinstance(net, MLP):
         raise TypeError(f"net must be a winit_edu.MLP, got {type(net).__name__} (a ResidualMLP's Jacobian is "
@@ -422,7 +422,7 @@ def jacobian(net, x, layer=None):
     (3, 1, 4, 6)
     """
     if layer is None:
-        from .network import MLP
+        from ..nn.network import MLP
         if isinstance(net, MLP) and net.n_layers < 2:
             raise ValueError("net has no hidden layer; pass layer=1 for the Jacobian of the output")
         layer = net.n_layers - 1 if isinstance(net, MLP) else 1

@@ -27,8 +27,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ._checks import check_array, check_int, check_real
-from .network import MLP
+from .._checks import check_array, check_int, check_real
+from ..nn.network import MLP
 
 
 def lsuv(net, X, *, tol=0.02, max_passes=20, layers=None):

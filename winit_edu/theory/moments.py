@@ -28,8 +28,8 @@ import math
 
 import numpy as np
 
-from ._checks import check_int, check_real
-from .activations import get_activation
+from .._checks import check_int, check_real
+from ..nn.activations import get_activation
 
 _NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(101)
 _WEIGHTS = _WEIGHTS / _WEIGHTS.sum()  # expectation over N(0, 1)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from ._checks import check_choice, check_shape
+from .._checks import check_choice, check_shape
 
 LAYOUTS = ("in_out", "out_in")
 

@@ -36,7 +36,7 @@ import numbers
 
 import numpy as np
 
-from ._checks import check_choice, check_int, check_real
+from .._checks import check_choice, check_int, check_real
 from .activations import SELU_ALPHA, SELU_SCALE
 
 DROPOUT_KINDS = ("inverted", "alpha")

@@ -36,20 +36,22 @@ of the layer-to-layer map: over many layers the signal drifts away from it
 
 The names are those of :data:`winit_edu.activations.ACTIVATIONS` (``"identity"``
 is a synonym of ``"linear"``, as in PyTorch), so every activation a network
-accepts has a gain.
+accepts has a gain. They are spelled out here, not imported, because the
+initializers are the package's bottom layer and import nothing from the network
+pieces above them; ``tests/test_gains.py`` checks the two tuples are equal.
 """
 from __future__ import annotations
 
 import math
 
-from ._checks import check_choice, check_real
-from .activations import ACTIVATIONS
+from .._checks import check_choice, check_real
 
 # 1 / sqrt(E[f(z)^2]) for z ~ N(0, 1), by adaptive quadrature to 1e-14 (tests/test_gains.py recomputes them)
 _UNIT_SECOND_MOMENT = {"gelu": 1.5335304411955353, "silu": 1.676532470331091, "gelu_tanh": 1.5335805216661471}
 
-#: The accepted names: the same table as the activations'.
-NONLINEARITIES = ACTIVATIONS
+#: The accepted names: the same names, in the same order, as :data:`winit_edu.activations.ACTIVATIONS`.
+NONLINEARITIES = ("linear", "identity", "sigmoid", "tanh", "scaled_tanh", "relu", "leaky_relu", "selu",
+                  "gelu", "silu", "gelu_tanh")
 
 
 def calculate_gain(nonlinearity, param=None):
