@@ -211,11 +211,40 @@ print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_m
 """
 
 
+# --quick runs the book and widget sections on this small notebook instead of the book's (about
+# 20 s each): one live widget and one scrubber, enough to check that the code of both sections runs.
+_QUICK_NOTEBOOK = [
+    "import matplotlib.pyplot as plt\nimport winit_edu as wi",
+    "def draw(k, kind='line'):\n    fig, ax = plt.subplots(figsize=(2, 2))\n"
+    "    ax.plot([0, 1], [0, k], '-' if kind == 'line' else 'o')\n    return fig",
+    "wi.explore.live(draw, k=[0.5, 1.0, 2.0], kind=['line', 'dots'])",
+    "wi.explore.scrubber(draw, 'k', [0.5, 1.0, 2.0], alt=lambda k: f'a line of slope {k}')",
+]
+
+
+_TEMPORARY = []
+
+
+def _notebooks(quick):
+    """The book's notebooks; with ``quick``, the small notebook above, written to a temporary folder."""
+    if not quick:
+        return sorted((ROOT / "book").glob("*.ipynb"))
+    import tempfile
+
+    import nbformat
+
+    folder = tempfile.TemporaryDirectory(prefix="winit-bench-")  # removed when the script ends
+    _TEMPORARY.append(folder)
+    path = pathlib.Path(folder.name) / "quick.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in _QUICK_NOTEBOOK])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return [path]
+
+
 def bench_book(quick):
     print("== the book: cold execution of every notebook, incremental build, peak memory")
-    notebooks = sorted((ROOT / "book").glob("*.ipynb"))
-    if quick:
-        notebooks = notebooks[:1]
+    notebooks = _notebooks(quick)
     total, peaks = 0.0, []
     for path in notebooks:
         # a fresh process per notebook: a cold start, and the kernel's own peak memory
@@ -297,9 +326,7 @@ def bench_widgets(quick):
     from nbclient import NotebookClient
 
     timing = _TIME_WIDGETS.replace("__MOVES__", "2" if quick else "4")
-    notebooks = sorted((ROOT / "book").glob("*.ipynb"))
-    if quick:
-        notebooks = notebooks[:1]
+    notebooks = _notebooks(quick)
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         nb.cells.insert(0, nbformat.v4.new_code_cell(_RECORD_WIDGETS))
@@ -345,7 +372,7 @@ SECTIONS = {"training": bench_training, "seeds": bench_seeds, "sweep": bench_swe
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="few repeats, one notebook: checks the suite runs")
+    parser.add_argument("--quick", action="store_true", help="few repeats, a small notebook instead of the book's: checks the suite runs")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]

@@ -181,8 +181,9 @@ _TABLE = {
     "silu": (silu, _silu_df),
     "gelu_tanh": (gelu_tanh, _gelu_tanh_df),
 }
-#: The names of the activations: the one table of nonlinearity names
-#: (:func:`winit_edu.gains.calculate_gain` accepts the same).
+#: The names of the activations. :func:`winit_edu.gains.calculate_gain` accepts the same names
+#: (:data:`winit_edu.gains.NONLINEARITIES`, spelled out there because the initializers sit a layer
+#: below the network pieces; a test keeps the two equal).
 ACTIVATIONS = tuple(_TABLE)
 
 
