@@ -80,15 +80,19 @@ def check_labels(labels, n_classes, *, name="labels"):
 
 def _cross_entropy(logits, labels):
     """softmax_cross_entropy without the checks (``labels`` broadcast against the batch axes)."""
-    labels = np.broadcast_to(labels, logits.shape[:-1])
+    n_classes, batch = logits.shape[-1], logits.shape[-2]
     with np.errstate(over="ignore", invalid="ignore"):  # inf or nan logits give an inf or nan loss, no warning
         shifted = logits - logits.max(axis=-1, keepdims=True)
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-        picked = np.take_along_axis(log_probs, labels[..., None], axis=-1)[..., 0]
-        batch = logits.shape[-2]
-        grad = np.exp(log_probs)
-        np.put_along_axis(grad, labels[..., None], np.take_along_axis(grad, labels[..., None], axis=-1) - 1.0, axis=-1)
-        return -picked.mean(axis=-1), grad / batch
+        grad = np.exp(log_probs)  # softmax(logits)
+        # the label's entry in every row, the rows counted over all the leading axes (integer
+        # indexing of the rows, which is faster than take_along_axis on small arrays)
+        labels = np.broadcast_to(labels, logits.shape[:-1]).ravel()
+        at = (np.arange(labels.size), labels)
+        picked = log_probs.reshape(-1, n_classes)[at].reshape(logits.shape[:-1])
+        grad.reshape(-1, n_classes)[at] -= 1.0  # softmax - onehot, in place
+        grad /= batch
+        return -(picked.sum(axis=-1) / batch), grad
 
 
 def squared_error(outputs, targets):
