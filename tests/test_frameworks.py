@@ -97,6 +97,19 @@ def test_torch_linear_and_conv_default_is_a_third_of_lecun(torch, shape):
     fills_bound(layer.bias.detach().numpy(), 1 / math.sqrt(fan_in))   # bias U(+-1/sqrt(fan_in))
 
 
+def test_torch_linear_stack_and_pytorch_default(torch):
+    """MLP(weight_init=bias_init="pytorch_default") draws what a stack of nn.Linear layers draws, layer by layer."""
+    sizes, n = [40, 250, 30, 7], 150           # widths that differ, so every layer has its own fan-in
+    net = wi.MLP(sizes, weight_init="pytorch_default", bias_init="pytorch_default", seeds=range(n))
+    layers = [[torch.nn.Linear(a, b, dtype=torch.float64) for a, b in zip(sizes[:-1], sizes[1:])] for _ in range(n)]
+    for l, fan_in in enumerate(sizes[:-1]):
+        theirs_w = np.stack([stack[l].weight.detach().numpy().T for stack in layers])  # (out, in) -> (in, out)
+        theirs_b = np.stack([stack[l].bias.detach().numpy() for stack in layers])
+        for w in (net.weights[l], theirs_w, net.biases[l], theirs_b):
+            fills_bound(w, 1 / math.sqrt(fan_in))
+            close_variance(w, 1 / (3 * fan_in), kurtosis=1.8)
+
+
 @pytest.mark.parametrize("mode", ["fan_in", "fan_out"])
 @pytest.mark.parametrize("nonlinearity", ["relu", "tanh", "linear", "selu"])
 @pytest.mark.parametrize("shape", [DENSE_OUT_IN, CONV_OUT_IN])

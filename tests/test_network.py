@@ -430,3 +430,24 @@ def test_member_is_built_by_the_constructor():
 def test_a_custom_initializer_is_checked(init, match):
     with pytest.raises(ValueError, match=match):
         MLP([3, 4, 2], weight_init=init, seeds=0)
+
+
+def test_a_bias_init_that_takes_fan_in_gets_its_layers():
+    """PyTorch's nn.Linear default: weights and biases U(+-1/sqrt(fan_in)), each layer its own fan-in."""
+    sizes = [30, 200, 12, 5]
+    net = MLP(sizes, weight_init="pytorch_default", bias_init="pytorch_default", seeds=range(300))
+    for l, fan_in in enumerate(sizes[:-1]):
+        b = net.biases[l]
+        assert np.abs(b).max() <= 1 / np.sqrt(fan_in) and np.abs(b).max() >= 0.99 / np.sqrt(fan_in)
+        se = (1 / (3 * fan_in)) * np.sqrt(0.8 / b.size)            # a uniform's kurtosis is 1.8
+        assert abs(b.var() - 1 / (3 * fan_in)) <= 6 * se, (l, b.var())
+    seen = []
+
+    def custom(shape, rng=None, *, fan_in):
+        seen.append((shape, fan_in))
+        return np.zeros(shape)
+
+    MLP(sizes, bias_init=custom)
+    assert seen == [((200,), 30), ((12,), 200), ((5,), 12)]
+    # an initializer without a fan_in option is called as before
+    np.testing.assert_array_equal(MLP(sizes, bias_init="ones").biases[1], np.ones((1, 12)))

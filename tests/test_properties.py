@@ -105,6 +105,7 @@ OPTIONS = {
     "he_normal": {"a": reals(-3, 3), "mode": st.sampled_from(["fan_in", "fan_out"]),
                   "nonlinearity": st.sampled_from(["relu", "leaky_relu", "selu", "scaled_tanh"]),
                   "param": reals(-3, 3), "truncated": st.booleans(), "layout": LAYOUTS},
+    "pytorch_default": {"fan_in": st.one_of(st.integers(-2, 300), weird_values), "layout": LAYOUTS},
     "orthogonal": {"gain": reals(0, 10), "layout": LAYOUTS},
     "identity": {"gain": reals(-10, 10)},
     "sparse": {"sparsity": reals(0, 1), "n_nonzero": st.one_of(st.integers(-2, 30), weird_values),
@@ -161,6 +162,9 @@ def check_invariants(name, w, options):
     elif name == "truncated_normal":
         mean, std, cutoff = (float(options.get(k, d)) for k, d in (("mean", 0.0), ("std", 0.05), ("cutoff", 2.0)))
         assert np.all(np.abs(w64 - mean) <= cutoff * std * (1 + 1e-6) + 1e-6 * abs(mean))
+    elif name == "pytorch_default":  # U(+-1/sqrt(fan_in)), the fan-in given or read from the shape
+        fan_in = options.get("fan_in") or wi.compute_fans(w.shape, layout=options.get("layout", "in_out"))[0]
+        assert np.abs(w64).max() <= w.dtype.type(1 / np.sqrt(fan_in)) * (1 + 1e-12)
     elif name == "identity":
         np.testing.assert_array_equal(w64, np.float64(w.dtype.type(options.get("gain", 1.0))) * np.eye(*w.shape))
     elif name == "sparse":

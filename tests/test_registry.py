@@ -10,7 +10,7 @@ def test_registry_has_every_initializer():
     assert set(INITIALIZERS) == {
         "zeros", "ones", "constant", "uniform", "normal", "truncated_normal",
         "variance_scaling", "lecun_uniform", "lecun_normal", "glorot_uniform", "glorot_normal",
-        "he_uniform", "he_normal", "orthogonal", "identity", "sparse",
+        "he_uniform", "he_normal", "pytorch_default", "orthogonal", "identity", "sparse",
     }
     for name, fn in INITIALIZERS.items():
         assert getattr(winit_edu, name) is fn  # each is also exported under its name
@@ -106,3 +106,16 @@ def test_every_initializer_has_shape_rng_then_keyword_only_options(name):
     deterministic = name in ("zeros", "ones", "constant", "identity")
     assert rng.kind is (rng.KEYWORD_ONLY if deterministic else rng.POSITIONAL_OR_KEYWORD)
     assert "dtype" in [p.name for p in options]
+
+
+def test_accepts_option_sees_through_bound_options():
+    from winit_edu.registry import accepts_option
+
+    assert accepts_option(get_initializer("pytorch_default"), "fan_in")
+    bound = get_initializer("pytorch_default", dtype="float32")     # a wrapper, still taking fan_in at the call
+    assert accepts_option(bound, "fan_in") and not accepts_option(bound, "dtype")
+    b = bound((5,), rng=0, fan_in=16)
+    assert b.dtype == np.float32 and np.abs(b).max() <= 0.25
+    assert not accepts_option(get_initializer("zeros"), "fan_in")
+    assert not accepts_option(get_initializer("uniform", low=-1.0, high=1.0), "fan_in")
+    assert not accepts_option(len, "fan_in")                        # no inspectable signature of that kind

@@ -390,3 +390,14 @@ def test_first_nonfinite_names_a_gate():
     assert net.first_nonfinite(1) == (-1, "")
     net.alphas[1][1] = np.inf
     assert net.first_nonfinite(1) == (5, "branch scales") and net.first_nonfinite(0) == (-1, "")
+
+
+def test_residual_bias_init_gets_each_layers_fan_in():
+    seen = []
+
+    def custom(shape, rng=None, *, fan_in):
+        seen.append((shape, fan_in))
+        return np.zeros(shape)
+
+    ResidualMLP(5, 8, 2, 3, branch_depth=2, bias_init=custom)            # n_in 5, width 8, 2 blocks, 3 outputs
+    assert seen == [((8,), 5)] + [((8,), 8)] * 4 + [((3,), 8)]

@@ -22,6 +22,7 @@ from winit_edu import (
     he_uniform,
     lecun_normal,
     lecun_uniform,
+    pytorch_default,
     truncated_std_factor,
     variance_scaling,
 )
@@ -294,3 +295,32 @@ def test_truncated_must_be_a_bool(fn):
 def test_he_unknown_nonlinearity_raises(fn):
     with pytest.raises(ValueError, match="nonlinearity must be one of"):
         fn((10, 10), rng=0, nonlinearity="swish")
+
+
+# --------------------------------------------------------------------------- PyTorch's default
+
+@pytest.mark.parametrize("shape, layout", [((250, 160), "in_out"), ((160, 250), "out_in"), ((48, 16, 3, 3), "out_in")])
+def test_pytorch_default_weight_is_kaiming_uniform_a_sqrt5(shape, layout):
+    """U(+-1/sqrt(fan_in)), variance 1/(3 fan_in): the very numbers of he_uniform(a=sqrt(5))."""
+    fan_in = compute_fans(shape, layout=layout)[0]
+    w = pytorch_default(shape, rng=3, layout=layout)
+    np.testing.assert_array_equal(w, he_uniform(shape, rng=3, a=math.sqrt(5), nonlinearity="leaky_relu", layout=layout))
+    assert_fills_interval(w, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
+    assert_mean_and_variance(w, 0.0, 1 / (3 * fan_in), KURTOSIS["uniform"])
+
+
+def test_pytorch_default_bias_takes_its_layers_fan_in():
+    b = pytorch_default((40_000,), rng=0, fan_in=250)
+    assert_fills_interval(b, -1 / math.sqrt(250), 1 / math.sqrt(250))
+    assert_mean_and_variance(b, 0.0, 1 / (3 * 250), KURTOSIS["uniform"])
+    # the same interval as a weight of that fan-in, drawn the same way
+    np.testing.assert_array_equal(pytorch_default((250, 160), rng=1, fan_in=250), pytorch_default((250, 160), rng=1))
+
+
+def test_pytorch_default_names_a_missing_or_bad_fan_in():
+    with pytest.raises(ValueError, match="fan_in="):
+        pytorch_default((16,), rng=0)
+    with pytest.raises(ValueError, match="fan_in"):
+        pytorch_default((16,), rng=0, fan_in=0)
+    with pytest.raises(TypeError, match="fan_in"):
+        pytorch_default((16,), rng=0, fan_in=2.5)

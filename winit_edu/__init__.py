@@ -96,6 +96,7 @@ from .init.scaling import (
     he_uniform,
     lecun_normal,
     lecun_uniform,
+    pytorch_default,
     variance_scaling,
 )
 from .init.structured import identity, orthogonal, sparse
@@ -131,5 +132,5 @@ __all__ = [
     "alpha_dropout_constants", "dropout_masks",
     "identity", "orthogonal", "sparse", "History", "TrainingDiverged", "evaluate", "train", "lsuv",
     "fan_for_mode", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
-    "lecun_normal", "lecun_uniform", "variance_scaling",
+    "lecun_normal", "lecun_uniform", "pytorch_default", "variance_scaling",
 ]

@@ -4,7 +4,7 @@
 ``fans``            fan_in / fan_out for dense and conv shapes, both layouts
 ``gains``           the gain table (PyTorch's ``calculate_gain``)
 ``distributions``   zeros, ones, constant, uniform, normal, truncated_normal
-``scaling``         LeCun, Glorot/Xavier, He/Kaiming (``variance_scaling``)
+``scaling``         LeCun, Glorot/Xavier, He/Kaiming (``variance_scaling``), PyTorch's default
 ``structured``      orthogonal, identity, sparse
 ``registry``        initializers by name
 =================== ==========================================================

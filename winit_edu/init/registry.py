@@ -20,6 +20,7 @@ INITIALIZERS = {
     "glorot_normal": scaling.glorot_normal,
     "he_uniform": scaling.he_uniform,
     "he_normal": scaling.he_normal,
+    "pytorch_default": scaling.pytorch_default,
     "orthogonal": structured.orthogonal,
     "identity": structured.identity,
     "sparse": structured.sparse,
@@ -86,12 +87,40 @@ def get_initializer(name, **options):
         return fn
     _check_options(fn, options)
 
-    def init(shape, rng=None):
-        return fn(shape, rng=rng, **options)
+    def init(shape, rng=None, **more):  # more: what a network passes at the call (a bias's fan_in)
+        return fn(shape, rng=rng, **options, **more)
 
     init.__name__ = getattr(fn, "__name__", "init")
     init.__doc__ = f"{init.__name__} with {options}"
+    try:  # the options not bound here, so that accepts_option sees through the wrapper
+        signature = inspect.signature(fn)
+        init.__signature__ = signature.replace(parameters=[p for name, p in signature.parameters.items()
+                                                           if name not in options])
+    except (TypeError, ValueError):
+        pass
     return init
+
+
+def accepts_option(init, name):
+    """Whether the initializer ``init`` takes the keyword option ``name``.
+
+    :class:`~winit_edu.network.MLP` and :class:`~winit_edu.residual.ResidualMLP`
+    pass a bias initializer that accepts ``fan_in`` the fan-in of its layer
+    (as :func:`~winit_edu.scaling.pytorch_default` needs).
+
+    Examples
+    --------
+    >>> accepts_option(get_initializer("pytorch_default"), "fan_in")
+    True
+    >>> accepts_option(get_initializer("zeros"), "fan_in")
+    False
+    """
+    try:
+        parameters = inspect.signature(init).parameters
+    except (TypeError, ValueError):  # no inspectable signature: assume the plain init(shape, rng)
+        return False
+    spec = parameters.get(name)
+    return spec is not None and spec.kind in (spec.KEYWORD_ONLY, spec.POSITIONAL_OR_KEYWORD)
 
 
 def _check_options(fn, options):

@@ -12,6 +12,7 @@ initializer         scale   mode       derived in
 lecun_*             1       fan_in     LeCun et al. (1998), "Efficient BackProp"
 glorot_* (xavier)   1       fan_avg    Glorot & Bengio (2010)
 he_* (kaiming)      2       fan_in     He et al. (2015)
+pytorch_default     1/3     fan_in     PyTorch's nn.Linear and nn.ConvNd (weights and biases)
 =================== ======= ========== ==========================================
 
 **Which "normal"?** The frameworks disagree, so we make it a switch:
@@ -49,7 +50,7 @@ from __future__ import annotations
 
 import math
 
-from .._checks import check_choice, check_dtype, check_flag, check_real, check_shape
+from .._checks import check_choice, check_dtype, check_flag, check_int, check_real, check_shape
 from .distributions import _cast, truncated_normal, truncated_std_factor
 from .fans import compute_fans
 from .gains import calculate_gain
@@ -457,3 +458,75 @@ def he_normal(shape, rng=None, *, a=None, mode="fan_in", nonlinearity="relu", pa
     gain = _he_gain(nonlinearity, a, param)
     return variance_scaling(shape, rng, scale=gain**2, mode=mode, distribution=_normal(truncated), layout=layout,
                             dtype=dtype)
+
+
+def pytorch_default(shape, rng=None, *, fan_in=None, layout="in_out", dtype="float64"):
+    """PyTorch's default for ``nn.Linear`` and ``nn.ConvNd``: ``U[-b, b]``, ``b = 1 / sqrt(fan_in)``.
+
+    Weights *and* biases. The weight is PyTorch's ``kaiming_uniform_(w,
+    a=sqrt(5))``: He uniform with the leaky-ReLU gain for slope ``sqrt(5)``,
+    ``gain**2 = 2 / (1 + 5) = 1/3``, so ``b = gain * sqrt(3 / fan_in) = 1 /
+    sqrt(fan_in)`` and ``fan_in * Var(w) = 1/3`` (a third of LeCun's 1). The
+    bias is drawn from the same interval, with the fan-in of its layer's
+    weight. A bias has no fan-in of its own, so it must be given:
+    :class:`~winit_edu.network.MLP` and
+    :class:`~winit_edu.residual.ResidualMLP` pass ``fan_in`` to a
+    ``bias_init`` that takes it, so ``MLP(sizes, weight_init="pytorch_default",
+    bias_init="pytorch_default")`` starts as a stack of ``nn.Linear`` layers.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        A weight (at least 2-D), or any shape with ``fan_in`` given.
+    rng : int, numpy.random.Generator or None
+    fan_in : int, optional
+        The fan-in that sets the range; required for a bias (a 1-D shape).
+        Default: read from ``shape`` (see ``layout``).
+    layout : {"in_out", "out_in"}, default "in_out"
+        How to read the fan-in from ``shape`` when ``fan_in`` is not given:
+        ``"out_in"`` for PyTorch-shaped weights.
+    dtype : {"float64", "float32"}, default "float64"
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        For a 1-D shape without ``fan_in``, ``fan_in < 1``, or as
+        :func:`variance_scaling`.
+    TypeError
+        For a ``fan_in`` that is not an int, or badly typed arguments.
+
+    Notes
+    -----
+    The same numbers as ``he_uniform(shape, rng, a=sqrt(5),
+    nonlinearity="leaky_relu")``. Keras and Flax start their dense layers
+    differently (``glorot_uniform``, ``lecun_normal``; zero biases).
+
+    References
+    ----------
+    PyTorch, ``torch.nn.Linear.reset_parameters``; He, Zhang, Ren & Sun (2015).
+
+    Examples
+    --------
+    >>> w = pytorch_default((64, 256), rng=0, layout="out_in")   # nn.Linear(256, 64).weight
+    >>> bool(abs(w).max() <= 1 / 16)
+    True
+    >>> b = pytorch_default((64,), rng=1, fan_in=256)            # nn.Linear(256, 64).bias
+    >>> bool(abs(b).max() <= 1 / 16)
+    True
+    """
+    scale = calculate_gain("leaky_relu", math.sqrt(5)) ** 2  # 1/3
+    if fan_in is None:
+        shape = check_shape(shape)
+        if len(shape) < 2:
+            raise ValueError(f"shape {shape} has no fan-in of its own (a bias?): give fan_in=, the fan-in of "
+                             "its layer's weight (MLP and ResidualMLP pass it to a bias_init that takes fan_in)")
+        return variance_scaling(shape, rng, scale=scale, mode="fan_in", distribution="uniform", layout=layout,
+                                dtype=dtype)
+    fan_in = check_int(fan_in, name="fan_in", min_value=1)
+    shape, dtype = check_shape(shape), check_dtype(dtype)
+    limit = math.sqrt(3.0 * (scale / fan_in))  # as variance_scaling computes it, so weights match he_uniform
+    return _cast(as_generator(rng).uniform(-limit, limit, size=shape), dtype, "fan_in")

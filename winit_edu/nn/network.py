@@ -41,6 +41,7 @@ warnings are off inside them); the values say it, and
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,7 +49,7 @@ import numpy as np
 from .._checks import check_array, check_dtype, check_index, check_int, check_real
 from .activations import Activation, get_activation
 from .losses import get_loss
-from ..init.registry import get_initializer
+from ..init.registry import accepts_option, get_initializer
 from ..rng import seed_streams  # defined in winit_edu.rng since 0.1; still importable from here
 
 
@@ -120,6 +121,11 @@ class Trace:
     norm_statistics: str = ""
     grad_norm_gains: list = field(default_factory=list)
     grad_norm_biases: list = field(default_factory=list)
+
+
+def _with_fan_in(init, fan_in):
+    """The bias initializer ``init`` with its layer's ``fan_in`` bound, if it takes one (PyTorch's default does)."""
+    return functools.partial(init, fan_in=fan_in) if accepts_option(init, "fan_in") else init
 
 
 def _seeds(seeds):
@@ -196,7 +202,9 @@ class MLP:
         example ``get_initializer("normal", std=0.01)``). A list gives one
         initializer per layer.
     bias_init : str or callable, default "zeros"
-        Initializer for the biases, called as ``init((n_out,), rng=...)``.
+        Initializer for the biases, called as ``init((n_out,), rng=...)``;
+        one that takes a ``fan_in`` option also gets the fan-in of the
+        layer (``"pytorch_default"``: ``nn.Linear``'s bias).
     seeds : int or sequence of int, default 0
         One seed per ensemble member, distinct and non-negative.
     dtype : {"float64", "float32"}, default "float64"
@@ -367,7 +375,8 @@ class MLP:
         for seed in self.seeds:
             rng_w, rng_b, _ = seed_streams(seed)
             members_w.append([self._draw(w_inits[l], shape, rng_w, "weight_init") for l, shape in enumerate(shapes)])
-            members_b.append([self._draw(b_init, (n_out,), rng_b, "bias_init") for n_out in self.sizes[1:]])
+            members_b.append([self._draw(_with_fan_in(b_init, n_in), (n_out,), rng_b, "bias_init")
+                              for n_in, n_out in shapes])
         self.weights = [np.stack([m[l] for m in members_w]).astype(self.dtype) for l in range(n_layers)]
         self.biases = [np.stack([m[l] for m in members_b]).astype(self.dtype) for l in range(n_layers)]
         self.grad_weights, self.grad_biases = [], []

@@ -42,7 +42,8 @@ import numpy as np
 from .._checks import check_array, check_dtype, check_flag, check_index, check_int, check_real
 from .activations import get_activation
 from .losses import get_loss
-from .network import _check_joinable, _check_training, _joined_parameters, _layer_norm, _layer_norm_backward, _seeds
+from .network import (_check_joinable, _check_training, _joined_parameters, _layer_norm, _layer_norm_backward, _seeds,
+                      _with_fan_in)
 from ..init.registry import get_initializer
 from ..rng import seed_streams
 
@@ -130,6 +131,9 @@ class ResidualMLP:
         It may be changed on a network (``net.norm_eps = ...``); an assignment
         is checked as the constructor checks it.
     bias_init : str or callable, default "zeros"
+        Initializer for the biases, called as ``init((n_out,), rng=...)``;
+        one that takes a ``fan_in`` option also gets the fan-in of the
+        layer (``"pytorch_default"``: ``nn.Linear``'s bias).
     seeds : int or sequence of int, default 0
         One distinct seed per member.
     dtype : {"float64", "float32"}, default "float64"
@@ -219,7 +223,8 @@ class ResidualMLP:
         for seed in self.seeds:
             rng_w, rng_b, _ = seed_streams(seed)
             members_w.append([_draw(init, shape, rng_w, "weight_init", self.dtype) for init, shape in plan])
-            members_b.append([_draw(b_init, (shape[1],), rng_b, "bias_init", self.dtype) for _, shape in plan])
+            members_b.append([_draw(_with_fan_in(b_init, shape[0]), (shape[1],), rng_b, "bias_init", self.dtype)
+                              for _, shape in plan])
         self.weights = [np.stack([w[l] for w in members_w]).astype(self.dtype) for l in range(len(plan))]
         self.biases = [np.stack([b[l] for b in members_b]).astype(self.dtype) for l in range(len(plan))]
         self.grad_weights, self.grad_biases, self.grad_alphas = [], [], []
