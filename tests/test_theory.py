@@ -201,3 +201,17 @@ def test_one_sigma_w2_per_layer_matches_a_network_whose_layers_differ():
         theory.propagate_second_moment(3, "relu", [2.0, 2.0])
     with pytest.raises(ValueError, match=r"sigma_w2\[1\]"):
         theory.gradient_factors(2, "relu", [2.0, -1.0])
+
+
+def test_points_sets_the_grid_of_the_moments():
+    """points= reaches gaussian_expectation: a coarse grid is close, a finer one closer, and bad values are named."""
+    # relu: E[relu'(x)^2] = 1/2 exactly; E[relu(x)^2] = q/2; the midpoint rule splits the step at 0 in half
+    assert slope_after("relu", 4.0, points=10) == pytest.approx(0.5, abs=1e-12)
+    coarse = second_moment_after("tanh", 9.0, points=50)
+    fine = second_moment_after("tanh", 9.0, points=400_000)
+    assert 1e-4 < abs(coarse - fine) < 0.02          # 50 cells over +-12 standard deviations: visibly coarse
+    assert second_moment_after("tanh", 9.0) == pytest.approx(fine, abs=1e-12)
+    with pytest.raises(ValueError, match="points"):
+        slope_after("tanh", 1.0, points=1)
+    with pytest.raises(TypeError, match="points"):
+        second_moment_after("tanh", 1.0, points=2.5)
