@@ -210,6 +210,28 @@ def test_callback_sees_every_step_and_the_updated_net(xor):
     np.testing.assert_array_equal(seen[-1][2], net.weights[0])  # called after the update
 
 
+def test_a_callback_that_returns_true_stops_training(xor):
+    """The stopping rule: the same parameters as an uninterrupted run at that step, then nothing more."""
+    X, y = xor
+    at_five = []
+
+    def keep(step, n):
+        if step == 5:
+            at_five.extend(p.copy() for p in n.parameters())
+        return 1 if step == 6 else None          # only True stops: 1 is not True
+
+    full = train(MLP([2, 4, 2], seeds=[0, 1]), X, y, lr=0.1, epochs=3, batch_size=20, eval_every=2, callback=keep)
+    assert np.isfinite(full.step_loss).all() and full.step_loss.shape == (30, 2)
+
+    net = MLP([2, 4, 2], seeds=[0, 1])
+    stopped = train(net, X, y, lr=0.1, epochs=3, batch_size=20, eval_every=2, callback=lambda step, n: np.int64(step) == 5)  # numpy's bool
+    assert all(np.array_equal(p, q) for p, q in zip(net.parameters(), at_five))
+    assert np.isfinite(stopped.step_loss[:5]).all() and np.isnan(stopped.step_loss[5:]).all()
+    np.testing.assert_array_equal(stopped.step_loss[:5], full.step_loss[:5])
+    assert list(stopped.eval_steps) == [0, 2, 4, 5]   # the last evaluation at the stop
+    np.testing.assert_array_equal(stopped.train_loss[-1], evaluate(net, X, y)[0])
+
+
 def test_momentum_speeds_up_small_learning_rates(xor):
     X, y = xor
     plain = train(MLP([2, 16, 2], seeds=[0, 1]), X, y, lr=0.02, epochs=5, batch_size=20)

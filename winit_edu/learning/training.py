@@ -363,7 +363,11 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     callback : callable, optional
         Called as ``callback(step, net)`` after every update, with ``step``
         the number of updates so far (1, 2, ...), to record what the
-        :class:`History` does not (say, a probe of the hidden layers).
+        :class:`History` does not (say, a probe of the hidden layers). It
+        is also a stopping rule: when it returns ``True`` (a bool, numpy's
+        too; any other value continues), training stops after that step, for every
+        member; the last evaluation is at that step (with ``eval_at_end``)
+        and the later rows of ``step_loss`` stay nan, as for a divergence.
     optimizer : {"sgd", "adam"}, default "sgd"
     betas : (float, float), default (0.9, 0.999)
         Adam's decay rates ``b1, b2`` in ``[0, 1)``.
@@ -511,7 +515,7 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
 
     if eval_at_start:
         record(0)
-    step = 0
+    step, stop = 0, False
     for _ in range(epochs):
         order = np.stack([r.permutation(n) for r in data_rngs])  # (S, n)
         for i in range(steps_per_epoch):
@@ -539,12 +543,13 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
                 state.update(grads, frozen if frozen.any() else None)
             step += 1
             if callback is not None:
-                callback(step, net)
+                said = callback(step, net)
+                stop = isinstance(said, (bool, np.bool_)) and bool(said)  # the caller's stopping rule
             if step % eval_every == 0:
                 record(step)
-            if frozen.all():
+            if frozen.all() or stop:
                 break
-        if (diverged_step >= 0).all():
+        if (diverged_step >= 0).all() or stop:
             break
     if eval_at_end and (not evals or evals[-1] != step):
         record(step)
