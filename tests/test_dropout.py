@@ -177,11 +177,17 @@ def test_train_draws_the_first_masks_from_the_order_seeds(kind):
         seen.append(masks)
         return original(X, masks=masks, training=training)
 
-    net.forward = spy
+    original_predict = net.predict
+
+    def spy_predict(X):                          # evaluations: no masks, by construction
+        modes.append("predict")
+        return original_predict(X)
+
+    net.forward, net.predict = spy, spy_predict
     hist = train(net, X, y, lr=0.05, epochs=2, batch_size=25, dropout=0.2, dropout_kind=kind, order_seeds=[3, 4])
     first = dropout_masks(selu_net((2, 16, 8, 2)), 25, 0.2, kind=kind, rngs=[3, 4])
     training_masks = [m for m in seen if m is not None]
-    assert len(training_masks) == 8 and modes.count(False) == 3          # 8 steps; evaluations without dropout
+    assert len(training_masks) == 8 and modes.count("predict") == 3 and len(modes) == 11   # 8 steps, 3 evaluations
     for got, want in zip(training_masks[0], first):
         for g, w in zip(got if kind == "alpha" else [got], want if kind == "alpha" else [want]):
             assert np.array_equal(g, w)

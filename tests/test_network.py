@@ -451,3 +451,20 @@ def test_a_bias_init_that_takes_fan_in_gets_its_layers():
     assert seen == [((200,), 30), ((12,), 200), ((5,), 12)]
     # an initializer without a fan_in option is called as before
     np.testing.assert_array_equal(MLP(sizes, bias_init="ones").biases[1], np.ones((1, 12)))
+
+
+@pytest.mark.parametrize("norm", [None, "layer", "batch"])
+def test_predict_is_forward_to_the_bit_and_keeps_nothing(norm):
+    X = np.random.default_rng(0).normal(size=(50, 6))
+    net = MLP([6, 16, 16, 3], activation="relu", seeds=[0, 1, 2], dtype="float32", norm=norm)
+    Xb = X[:8]
+    net.forward(Xb, training=True)                       # a training pass, whose cache backward will use
+    kept = [a.copy() for a in net._pre]
+    work = {k: id(v) for k, v in net._work.items()}
+    out = net.predict(X)
+    assert [a.shape for a in net._pre] == [a.shape for a in kept]   # backward still sees the training pass
+    assert all(np.array_equal(a, b) for a, b in zip(net._pre, kept))
+    assert {k: id(v) for k, v in net._work.items()} == work         # no work array made for the full data
+    np.testing.assert_array_equal(out, net.forward(X))              # inference mode: the same numbers
+    with pytest.raises(ValueError, match="X must have shape"):
+        net.predict(np.zeros((4, 5)))

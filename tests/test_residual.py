@@ -147,15 +147,19 @@ def test_training_flag_is_accepted_and_changes_nothing():
 def test_train_runs_its_steps_in_training_mode_and_evaluates_in_inference_mode():
     X, y = make_xor(40, rng=0)
     net = ResidualMLP(2, 4, 1, 2, seeds=[0, 1])
-    original, modes = net.forward, []
+    original, original_predict, modes = net.forward, net.predict, []
 
     def spy(X, masks=None, training=False):
         modes.append(training)
         return original(X, masks=masks, training=training)
 
-    net.forward = spy
+    def spy_predict(X):  # inference, by construction
+        modes.append("predict")
+        return original_predict(X)
+
+    net.forward, net.predict = spy, spy_predict
     train(net, X, y, epochs=2, batch_size=10)  # 8 steps, evaluations at steps 0, 4, 8
-    assert modes.count(True) == 8 and modes.count(False) == 3
+    assert modes.count(True) == 8 and modes.count("predict") == 3 and len(modes) == 11
 
 
 def test_gradients_are_the_backward_arrays_in_parameter_order():
@@ -401,3 +405,13 @@ def test_residual_bias_init_gets_each_layers_fan_in():
 
     ResidualMLP(5, 8, 2, 3, branch_depth=2, bias_init=custom)            # n_in 5, width 8, 2 blocks, 3 outputs
     assert seen == [((8,), 5)] + [((8,), 8)] * 4 + [((3,), 8)]
+
+
+def test_residual_predict_is_forward_to_the_bit_and_keeps_nothing():
+    X = np.random.default_rng(0).normal(size=(40, 5))
+    net = ResidualMLP(5, 8, 3, 2, seeds=[0, 1], norm="layer", learn_branch_scale=True, branch_scale=0.5)
+    net.forward(X[:4])
+    cache = net._cache
+    out = net.predict(X)
+    assert net._cache is cache                                      # backward still sees the last forward
+    np.testing.assert_array_equal(out, net.forward(X))

@@ -257,7 +257,7 @@ def evaluate(net, X, y, loss="cross_entropy"):
     X = _check_inputs(net, X, "X")
     labels, targets = _labels_and_targets(y, loss, net.sizes[-1], net.dtype, len(X), "y")
     with _quiet():
-        out = net.forward(X)
+        out = net.predict(X)  # forward's numbers, without keeping every layer of every example
         value, _ = _UNCHECKED[loss](out, targets)
         acc = _accuracy(out, labels) if labels is not None else np.full(net.n_members, np.nan)
     # a member whose outputs are not all finite has no prediction: nan, not the share of class 0 (argmax of nan)

@@ -617,8 +617,41 @@ class MLP:
         """
         return self._forward(X, masks, _check_training(training), update=True)
 
-    def _forward(self, X, masks, training, update):
-        """:meth:`forward`; ``update=False`` leaves the running statistics alone (for :meth:`trace`)."""
+    def predict(self, X):
+        """The outputs for ``X`` in inference mode, remembering nothing for :meth:`backward`.
+
+        The numbers of ``forward(X)`` (``training=False``), to the bit, at a
+        fraction of the memory: each layer's arrays are freed as soon as the
+        next layer is computed, where :meth:`forward` keeps every layer's
+        for the backward pass. :func:`~winit_edu.training.evaluate` uses it,
+        so that evaluating a deep ensemble on a whole data set does not hold
+        every layer of every example at once. The last :meth:`forward` stays
+        what :meth:`backward` uses.
+
+        Parameters
+        ----------
+        X : array_like, shape (B, n_0) or (S, B, n_0)
+            Finite inputs, as for :meth:`forward`.
+
+        Returns
+        -------
+        numpy.ndarray, shape (S, B, n_L)
+            The outputs (logits), a new array.
+
+        Raises
+        ------
+        ValueError, TypeError
+            As :meth:`forward`.
+        """
+        return self._forward(X, None, False, update=False, keep=False)
+
+    def _forward(self, X, masks, training, update, keep=True):
+        """:meth:`forward`; ``update=False`` leaves the running statistics alone (for :meth:`trace`).
+
+        ``keep=False`` (:meth:`predict`) remembers nothing for :meth:`backward` and uses no work
+        arrays: each layer's arrays are freed once the next layer has them, and the last pass
+        that was kept stays as it was.
+        """
         h = check_array(X, name="X", dtype=self.dtype)
         S, n0 = self.n_members, self.sizes[0]
         if h.ndim not in (2, 3) or h.shape[-1] != n0 or (h.ndim == 3 and h.shape[0] != S) or h.shape[-2] == 0:
@@ -635,8 +668,9 @@ class MLP:
         eps, m = self.norm_eps, self.norm_momentum
         with np.errstate(over="ignore", invalid="ignore"):  # see "Non-finite values" in the module docstring
             for l, (W, b) in enumerate(zip(self.weights, self.biases)):
-                inputs.append(h)
-                out = self._buffer("z", l, (S, batch, W.shape[-1])) if l < last else None  # the output is new
+                if keep:
+                    inputs.append(h)
+                out = self._buffer("z", l, (S, batch, W.shape[-1])) if keep and l < last else None  # output: new
                 z = self._product(h, W, out)
                 z += b[:, None, :]
                 if self.norm is not None and l < last:
@@ -659,19 +693,23 @@ class MLP:
                     hat[l] = z
                     if self.norm_affine:
                         z = z * self.norm_gains[l][:, None, :] + self.norm_biases[l][:, None, :]
-                pre.append(z)
+                if keep:
+                    pre.append(z)
                 if l < last:
                     h = self.activations[l].f(z)
-                    post.append(h)  # f(z) itself: the derivative needs it
+                    if keep:
+                        post.append(h)  # f(z) itself: the derivative needs it
                     if masks is not None:
                         multiplier, shift = masks[l]
                         h = h * multiplier
                         if shift is not None:  # affine (alpha dropout): h * m + c
                             h += shift
+        if not keep:
+            return z
         self._inputs, self._pre, self._post, self._inv_std = inputs, pre, post, inv_std
         self._masks = None if masks is None else [multiplier for multiplier, _ in masks]  # what backward needs
         self._hat, self._training = hat, training
-        return pre[-1]
+        return z
 
     def _check_masks(self, masks, batch):
         """``masks`` as one ``(multiplier, shift or None)`` pair per hidden layer, checked; None stays None."""

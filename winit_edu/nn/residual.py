@@ -395,6 +395,33 @@ class ResidualMLP:
         _check_training(training)
         if masks is not None:
             raise ValueError("ResidualMLP does not support dropout masks; pass masks=None (train(dropout=0))")
+        return self._forward(X, keep=True)
+
+    def predict(self, X):
+        """The outputs for ``X``, remembering nothing for :meth:`backward`.
+
+        The numbers of :meth:`forward`, to the bit, at a fraction of the
+        memory: each block's arrays are freed as soon as the next block is
+        computed (:func:`~winit_edu.training.evaluate` uses it). The last
+        :meth:`forward` stays what :meth:`backward` uses.
+
+        Parameters
+        ----------
+        X : array_like, shape (B, n_in) or (S, B, n_in)
+
+        Returns
+        -------
+        numpy.ndarray, shape (S, B, n_out)
+
+        Raises
+        ------
+        ValueError, TypeError
+            As :meth:`forward`.
+        """
+        return self._forward(X, keep=False)
+
+    def _forward(self, X, keep):
+        """:meth:`forward` (``keep=True``: remember every block for :meth:`backward`) or :meth:`predict`."""
         X = check_array(X, name="X", dtype=self.dtype)
         S, n_in = self.n_members, self.sizes[0]
         if X.ndim not in (2, 3) or X.shape[-1] != n_in or (X.ndim == 3 and X.shape[0] != S) or X.shape[-2] == 0:
@@ -404,7 +431,8 @@ class ResidualMLP:
         with np.errstate(over="ignore", invalid="ignore"):
             x = X @ self.weights[0] + self.biases[0][:, None, :]
             for k in range(self.n_blocks):
-                cache["stream"].append(x)
+                if keep:
+                    cache["stream"].append(x)
                 u, inv = _layer_norm(x, eps=self.norm_eps) if self.norm else (x, None)
                 inputs, pre = [], []
                 a = u
@@ -414,13 +442,15 @@ class ResidualMLP:
                     pre.append(z)
                     if j < self.branch_depth - 1:
                         a = f.f(z)
-                cache["blocks"].append((u, inv, inputs, pre))
+                if keep:
+                    cache["blocks"].append((u, inv, inputs, pre))
                 x = x + self._alpha(k) * pre[-1]
             cache["last"] = x  # x_K, the stream after the last block
             u, inv = _layer_norm(x, eps=self.norm_eps) if self.norm else (x, None)
             cache["read_out"] = (u, inv)
             out = u @ self.weights[-1] + self.biases[-1][:, None, :]
-        self._cache = cache
+        if keep:
+            self._cache = cache
         return out
 
     def backward(self, grad_output):
