@@ -468,3 +468,19 @@ def test_predict_is_forward_to_the_bit_and_keeps_nothing(norm):
     np.testing.assert_array_equal(out, net.forward(X))              # inference mode: the same numbers
     with pytest.raises(ValueError, match="X must have shape"):
         net.predict(np.zeros((4, 5)))
+
+
+@pytest.mark.parametrize("norm", [None, "layer"])
+def test_predict_holds_a_layer_or_two_not_all_of_them(norm):
+    """predict's peak memory does not grow with depth: 20 layers held by forward, a couple by predict."""
+    import tracemalloc
+
+    net = MLP([16] + [64] * 20 + [4], activation="relu", norm=norm, seeds=range(2))
+    X = np.random.default_rng(0).normal(size=(500, 16))
+    peaks = {}
+    for name, run in (("predict", net.predict), ("forward", net.forward)):
+        tracemalloc.start()
+        run(X)
+        peaks[name] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peaks["predict"] < peaks["forward"] / 5, peaks

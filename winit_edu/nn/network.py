@@ -690,7 +690,8 @@ class MLP:
                     else:
                         inv_std[l] = (1.0 / np.sqrt(self.running_vars[l] + eps))[:, None, :]
                         z = (z - self.running_means[l][:, None, :]) * inv_std[l]
-                    hat[l] = z
+                    if keep:  # backward needs z_hat; predict lets it go with the layer
+                        hat[l] = z
                     if self.norm_affine:
                         z = z * self.norm_gains[l][:, None, :] + self.norm_biases[l][:, None, :]
                 if keep:
