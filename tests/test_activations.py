@@ -134,6 +134,24 @@ def test_values_at_known_points():
     np.testing.assert_allclose(get_activation("scaled_tanh")(z), z, atol=1e-4)
 
 
+def test_relu_is_numpys_maximum_with_zero_to_the_bit():
+    # relu takes the maximum against an array of zeros (vectorized in numpy, unlike against the scalar 0):
+    # the same values, signs of zero, nan and infinities, dtype and shape as np.maximum(z, 0.0)
+    from winit_edu.activations import relu
+    rng = np.random.default_rng(0)
+    special = [0.0, -0.0, np.nan, np.inf, -np.inf, 1e-40, -1e-40, 3.5, -3.5]
+    cases = [np.array(special + list(rng.standard_normal(23)), dtype=dt).reshape(2, 4, 4)
+             for dt in (np.float16, np.float32, np.float64)]
+    cases += [np.arange(-3, 4), np.array([True, False]), [-1.0, 2.0], [[-1, 2]], np.zeros((0, 3), np.float32)]
+    for z in cases:
+        got, want = relu(z), np.maximum(z, 0.0)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
+    for z in (-2.0, 3.0, np.float32(-1.0), np.array(np.nan)):  # scalars stay scalars
+        assert type(relu(z)) is type(np.maximum(z, 0.0))
+        np.testing.assert_array_equal(relu(z), np.maximum(z, 0.0))
+
+
 def test_sigmoid_does_not_overflow():
     act = get_activation("sigmoid")
     z = np.array([-1000.0, 1000.0])

@@ -322,13 +322,14 @@ def reference_train(net, X, y, lr, momentum, batch_size, epochs):
     return weights, biases
 
 
-@pytest.mark.parametrize("activation, dtype, momentum", [
-    ("relu", "float32", 0.9), ("tanh", "float64", 0.0), ("sigmoid", "float64", 0.5), ("selu", "float32", 0.0),
+@pytest.mark.parametrize("activation, dtype, momentum, seeds", [
+    ("relu", "float32", 0.9, [3, 5, 7]), ("tanh", "float64", 0.0, [3, 5, 7]), ("sigmoid", "float64", 0.5, [3, 5, 7]),
+    ("selu", "float32", 0.0, [3, 5, 7]), ("relu", "float32", 0.9, list(range(9))),  # 9: the batch sums' fast path
 ])
-def test_training_with_reused_buffers_equals_plain_numpy_to_the_bit(activation, dtype, momentum):
+def test_training_with_reused_buffers_equals_plain_numpy_to_the_bit(activation, dtype, momentum, seeds):
     X, y = make_xor(120, rng=0)
     kwargs = dict(activation=activation, weight_init="he_normal", bias_init=get_initializer("normal", std=0.1),
-                  seeds=[3, 5, 7], dtype=dtype)
+                  seeds=seeds, dtype=dtype)
     net = MLP([2, 16, 16, 2], **kwargs)
     weights, biases = reference_train(MLP([2, 16, 16, 2], **kwargs), X, y, lr=0.05, momentum=momentum,
                                       batch_size=20, epochs=3)
@@ -336,6 +337,21 @@ def test_training_with_reused_buffers_equals_plain_numpy_to_the_bit(activation, 
     for a, b in zip(net.weights + net.biases, weights + biases):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
+
+
+def test_sum_over_batch_gives_numpys_sum_to_the_bit():
+    # the bias gradients' sum over the batch: a faster order of loops for many narrow members, the same additions
+    from winit_edu.network import _sum_over_batch
+    rng = np.random.default_rng(0)
+    for S in (1, 3, 4, 9, 50):
+        for B in (1, 2, 9, 33, 128):
+            for n in (1, 2, 3, 10, 64, 65, 200):
+                for dtype in (np.float32, np.float64):
+                    g = rng.standard_normal((S, B, n)).astype(dtype)
+                    g.flat[::11] *= 1e6  # large and small terms together, so that the order of additions shows
+                    got = _sum_over_batch(g)
+                    assert got.dtype == dtype and got.shape == (S, n)
+                    np.testing.assert_array_equal(got, g.sum(axis=1))
 
 
 def test_forward_returns_a_new_array_and_a_trace_keeps_its_arrays():

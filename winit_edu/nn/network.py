@@ -123,6 +123,21 @@ class Trace:
     grad_norm_biases: list = field(default_factory=list)
 
 
+def _sum_over_batch(g):
+    """``g.sum(axis=1)`` for ``g`` of shape (S, B, n): the same numbers, faster for many narrow members.
+
+    numpy sums over a middle axis one (member, example) row of ``n`` numbers at a time: for hundreds
+    of members of a narrow layer, tens of thousands of short loops. With the batch axis moved to the
+    front (a copy) the sum is ``B - 1`` additions of whole (S, n) slabs, in the same order, so it
+    gives the same bits (tested). Not for ``n = 1``, which numpy sums pairwise instead, nor where
+    numpy's own way is as fast (few members or wide layers).
+    """
+    S, _, n = g.shape
+    if S >= 4 and 2 <= n <= 64:
+        return np.add.reduce(g.swapaxes(0, 1).copy(), axis=0)
+    return g.sum(axis=1)
+
+
 def _with_fan_in(init, fan_in):
     """The bias initializer ``init`` with its layer's ``fan_in`` bound, if it takes one (PyTorch's default does)."""
     return functools.partial(init, fan_in=fan_in) if accepts_option(init, "fan_in") else init
@@ -371,12 +386,13 @@ class MLP:
         b_init = get_initializer(bias_init)
 
         shapes = list(zip(self.sizes[:-1], self.sizes[1:]))
+        b_inits = [_with_fan_in(b_init, n_in) for n_in, _ in shapes]  # once per layer, not per member
         members_w, members_b = [], []
         for seed in self.seeds:
             rng_w, rng_b, _ = seed_streams(seed)
             members_w.append([self._draw(w_inits[l], shape, rng_w, "weight_init") for l, shape in enumerate(shapes)])
-            members_b.append([self._draw(_with_fan_in(b_init, n_in), (n_out,), rng_b, "bias_init")
-                              for n_in, n_out in shapes])
+            members_b.append([self._draw(b_inits[l], (n_out,), rng_b, "bias_init")
+                              for l, (_, n_out) in enumerate(shapes)])
         self.weights = [np.stack([m[l] for m in members_w]).astype(self.dtype) for l in range(n_layers)]
         self.biases = [np.stack([m[l] for m in members_b]).astype(self.dtype) for l in range(n_layers)]
         self.grad_weights, self.grad_biases = [], []
@@ -783,11 +799,11 @@ class MLP:
                 grad_pre[l] = g
                 h = self._inputs[l]
                 # dL/dW = h^T g for every member: (S, n_in, B) @ (S, B, n_out)
-                grad_w[l] = self._product(np.swapaxes(h, -1, -2), g, self._buffer("grad_w", l, self.weights[l].shape))
-                grad_b[l] = g.sum(axis=1)
+                grad_w[l] = self._product(h.mT, g, self._buffer("grad_w", l, self.weights[l].shape))
+                grad_b[l] = _sum_over_batch(g)
                 if l > 0:
                     # dL/dh = g W^T, then dL/dz = dL/dh * f'(z), multiplied in place
-                    g = self._product(g, np.swapaxes(self.weights[l], -1, -2),
+                    g = self._product(g, self.weights[l].mT,
                                       self._buffer("grad_h", l, self._pre[l - 1].shape))
                     if self._masks is not None:
                         g *= self._masks[l - 1]
@@ -795,8 +811,8 @@ class MLP:
                     if self.norm is not None:
                         k, z_hat = l - 1, self._hat[l - 1]
                         if self.norm_affine:  # y = gamma * z_hat + beta
-                            grad_gain[k] = (g * z_hat).sum(axis=1)
-                            grad_beta[k] = g.sum(axis=1)
+                            grad_gain[k] = _sum_over_batch(g * z_hat)
+                            grad_beta[k] = _sum_over_batch(g)
                             g = g * self.norm_gains[k][:, None, :]
                         if self.norm == "layer":
                             g = _layer_norm_backward(g, z_hat, self._inv_std[k])

@@ -43,7 +43,7 @@ from .._checks import check_array, check_dtype, check_flag, check_index, check_i
 from .activations import get_activation
 from .losses import get_loss
 from .network import (_check_joinable, _check_training, _joined_parameters, _layer_norm, _layer_norm_backward, _seeds,
-                      _with_fan_in)
+                      _sum_over_batch, _with_fan_in)
 from ..init.registry import get_initializer
 from ..rng import seed_streams
 
@@ -219,12 +219,13 @@ class ResidualMLP:
         for _ in range(self.n_blocks):
             plan += [(inner, (width, width))] * (m - 1) + [(last, (width, width))]
         plan.append((w_init, (width, n_out)))
+        b_inits = [_with_fan_in(b_init, shape[0]) for _, shape in plan]  # once per layer, not per member
         members_w, members_b = [], []
         for seed in self.seeds:
             rng_w, rng_b, _ = seed_streams(seed)
             members_w.append([_draw(init, shape, rng_w, "weight_init", self.dtype) for init, shape in plan])
-            members_b.append([_draw(_with_fan_in(b_init, shape[0]), (shape[1],), rng_b, "bias_init", self.dtype)
-                              for _, shape in plan])
+            members_b.append([_draw(b, (shape[1],), rng_b, "bias_init", self.dtype)
+                              for b, (_, shape) in zip(b_inits, plan)])
         self.weights = [np.stack([w[l] for w in members_w]).astype(self.dtype) for l in range(len(plan))]
         self.biases = [np.stack([b[l] for b in members_b]).astype(self.dtype) for l in range(len(plan))]
         self.grad_weights, self.grad_biases, self.grad_alphas = [], [], []
@@ -486,10 +487,9 @@ class ResidualMLP:
         grad_w, grad_b = [None] * L, [None] * L
         grad_alpha = [None] * len(self.alphas)
         f = self.activation
-        swap = lambda a: np.swapaxes(a, -1, -2)  # noqa: E731
         with np.errstate(over="ignore", invalid="ignore"):
-            grad_w[-1], grad_b[-1] = swap(u) @ g, g.sum(axis=1)
-            g_x = g @ swap(self.weights[-1])
+            grad_w[-1], grad_b[-1] = u.mT @ g, _sum_over_batch(g)
+            g_x = g @ self.weights[-1].mT
             if self.norm:
                 g_x = _layer_norm_backward(g_x, u, inv)
             grad_stream = [None] * self.n_blocks
@@ -502,13 +502,13 @@ class ResidualMLP:
                 layers = list(self._block_layers(k))
                 for j in range(self.branch_depth - 1, -1, -1):
                     l = layers[j]
-                    grad_w[l], grad_b[l] = swap(inputs[j]) @ g_z, g_z.sum(axis=1)
-                    g_a = g_z @ swap(self.weights[l])
+                    grad_w[l], grad_b[l] = inputs[j].mT @ g_z, _sum_over_batch(g_z)
+                    g_a = g_z @ self.weights[l].mT
                     g_z = g_a * f.df(pre[j - 1], inputs[j]) if j > 0 else g_a  # inputs[j] = f(pre[j - 1])
                 g_branch = _layer_norm_backward(g_z, u, inv) if self.norm else g_z
                 g_x = g_x + g_branch
                 grad_stream[k] = g_x
-            grad_w[0], grad_b[0] = swap(c["X"]) @ g_x, g_x.sum(axis=1)  # a shared (B, n_in) X broadcasts
+            grad_w[0], grad_b[0] = c["X"].mT @ g_x, _sum_over_batch(g_x)  # a shared (B, n_in) X broadcasts
         self.grad_weights, self.grad_biases, self.grad_alphas = grad_w, grad_b, grad_alpha
         return grad_w, grad_b, grad_stream
 
