@@ -527,12 +527,13 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
             # a member that diverged at an earlier step is frozen: its later losses are nan
             step_loss[step] = np.where(diverged_step >= 0, np.nan, value)
             bad = ~np.isfinite(value) & (diverged_step < 0)
-            for s in np.flatnonzero(bad):
-                layer, quantity = net.first_nonfinite(s)
-                diverged_step[s], diverged_layer[s], diverged_quantity[s] = step, layer, quantity or "loss"
-            if bad.any() and on_divergence == "raise":
-                s = int(np.flatnonzero(bad)[0])
-                raise TrainingDiverged(net.seeds[s], step, int(diverged_layer[s]), diverged_quantity[s])
+            if bad.any():
+                for s in np.flatnonzero(bad):
+                    layer, quantity = net.first_nonfinite(s)
+                    diverged_step[s], diverged_layer[s], diverged_quantity[s] = step, layer, quantity or "loss"
+                if on_divergence == "raise":
+                    s = int(np.flatnonzero(bad)[0])
+                    raise TrainingDiverged(net.seeds[s], step, int(diverged_layer[s]), diverged_quantity[s])
             frozen = diverged_step >= 0
             with _quiet():
                 net.backward(grad)

@@ -87,7 +87,9 @@ def _cross_entropy(logits, labels):
         grad = np.exp(log_probs)  # softmax(logits)
         # the label's entry in every row, the rows counted over all the leading axes (integer
         # indexing of the rows, which is faster than take_along_axis on small arrays)
-        labels = np.broadcast_to(labels, logits.shape[:-1]).ravel()
+        if labels.shape != logits.shape[:-1]:  # one set of labels for every member
+            labels = np.broadcast_to(labels, logits.shape[:-1])
+        labels = labels.ravel()
         at = (np.arange(labels.size), labels)
         picked = log_probs.reshape(-1, n_classes)[at].reshape(logits.shape[:-1])
         grad.reshape(-1, n_classes)[at] -= 1.0  # softmax - onehot, in place
