@@ -150,6 +150,10 @@ def test_relu_is_numpys_maximum_with_zero_to_the_bit():
     for z in (-2.0, 3.0, np.float32(-1.0), np.array(np.nan)):  # scalars stay scalars
         assert type(relu(z)) is type(np.maximum(z, 0.0))
         np.testing.assert_array_equal(relu(z), np.maximum(z, 0.0))
+    masked = np.ma.masked_array([-1.0, 2.0, 3.0], mask=[False, True, False])  # a subclass keeps what numpy gives it
+    assert isinstance(relu(masked), np.ma.MaskedArray)
+    np.testing.assert_array_equal(np.ma.getmaskarray(relu(masked)), [False, True, False])
+    np.testing.assert_array_equal(relu(masked).filled(-9.0), [0.0, -9.0, 3.0])
 
 
 def test_sigmoid_does_not_overflow():

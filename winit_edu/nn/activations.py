@@ -67,8 +67,8 @@ def scaled_tanh(z):
 
 def relu(z):
     """The rectifier ``max(z, 0)``."""
-    z = np.asarray(z)
-    if z.ndim == 0:
+    z = np.asanyarray(z)
+    if z.ndim == 0 or type(z) is not np.ndarray:  # scalars stay scalars, masked arrays keep their mask
         return np.maximum(z, 0.0)
     # The numbers of np.maximum(z, 0.0), nan and -0.0 included, in less than half the time on large
     # arrays: numpy's maximum runs vectorized between two arrays, not between an array and a scalar.
