@@ -1,4 +1,7 @@
 """Datasets: generated 2-D problems, scikit-learn's digits, splitting and standardization."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -61,6 +64,26 @@ def test_load_digits(digits):
     assert y.shape == (1797,)
     np.testing.assert_array_equal(np.unique(y), np.arange(10))
     assert X.min() == 0 and X.max() == 16
+
+
+def test_load_digits_reads_the_same_arrays_as_scikit_learn_without_importing_it(digits, monkeypatch):
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    X, y = digits
+    bunch = sklearn_digits()
+    np.testing.assert_array_equal(X, bunch.data)
+    np.testing.assert_array_equal(y, bunch.target)
+    assert X.flags.c_contiguous and y.dtype == np.int64
+    # a scikit-learn that moved its file: its own loader, the same arrays
+    monkeypatch.setattr("winit_edu.learning.data._sklearn_digits_file", lambda: None)
+    X2, y2 = load_digits()
+    np.testing.assert_array_equal(X2, X)
+    np.testing.assert_array_equal(y2, y)
+    assert X2.dtype == X.dtype and y2.dtype == y.dtype
+    # and the fast path leaves scikit-learn unimported (a fresh interpreter)
+    code = "import sys, winit_edu as wi; wi.load_dataset('digits', rng=0); print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
 
 
 def test_train_test_split_standardizes_with_training_statistics(digits):
