@@ -12,8 +12,23 @@ A variable you set yourself is kept; with one worker (``-n 0`` or ``-n 1``) noth
 The stored outputs do not depend on the thread count: nbval compares only outputs that
 cannot depend on the BLAS's rounding order (README, "How outputs are stored and checked"),
 and CI re-runs every notebook with one thread under a second BLAS code path to prove it.
+
+With several workers the kernels also *start* one at a time. jupyter_client chooses a
+kernel's ports by opening and closing sockets on free ports, and the kernel binds them a
+moment later; a kernel starting in another worker in between can take the same ports, and
+the notebook then fails with "Kernel didn't respond in 60 seconds" before its first cell
+(jupyter_client issue 487; it happened here once in a README test run). A file lock held
+while a notebook's kernel starts, until it answers, closes that window.
 """
 import os
+import tempfile
+
+import pytest
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: kernels start unserialized there
+    fcntl = None
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -23,3 +38,16 @@ def pytest_configure(config):
     if workers > 1:
         for name in THREAD_VARIABLES:
             os.environ.setdefault(name, "1")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    """Hold an inter-process lock while a notebook's kernel starts (nbval starts it in the setup of its first cell)."""
+    notebook = item.parent
+    starting = (fcntl is not None and int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1
+                and type(notebook).__name__ == "IPyNbFile" and getattr(notebook, "kernel", 0) is None)
+    if not starting:
+        return (yield)
+    with open(os.path.join(tempfile.gettempdir(), "winit-edu-kernel-start.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)   # released when the file closes
+        return (yield)
