@@ -139,3 +139,65 @@ def test_log_of_the_relu_layer_factor_has_variance_five_over_width():
     q = np.array([[np.mean(z[s] ** 2) for z in net.trace(X).pre_activations] for s in range(len(seeds))])
     steps = np.diff(np.log(q), axis=1).ravel()
     assert abs(steps.var(ddof=1) / (5 / width) - 1) < 4 * np.sqrt(2 / (steps.size - 1))
+
+
+def test_depthwise_torch_fan_out():
+    """PyTorch's fan-out of a depthwise weight (C, 1, k, k) is C*k*k, C times the true k*k; kaiming_normal_
+    (mode="fan_out") there multiplies the second moment by 2/C (1/16 at C = 32) instead of He's 2.
+    Simulated with 16 kernels (4,608 weights: their mean square scatters by sqrt(2/4608) = 2%, so 10% is
+    5 standard deviations)."""
+    k, c = 3, 32
+    assert wi.compute_fans((c, 1, k, k), layout="out_in") == (k * k, k * k * c)
+    x = np.random.default_rng(7).normal(size=(20_000, k * k, c))
+    gains = []
+    for seed in range(16):
+        kernel = wi.he_normal((c, 1, k, k), rng=seed, mode="fan_out", layout="out_in").reshape(c, k * k)
+        z = np.einsum("npc,cp->nc", x, kernel)
+        gains.append(np.mean(z**2) / np.mean(x**2))
+    assert np.mean(gains) == pytest.approx(2 / c, rel=0.1)
+
+
+def test_resnet_bottleneck_fan_out_factors():
+    """A bottleneck block inside a stage (1x1 256->64, 3x3 64->64, 1x1 64->256) under mode="fan_out":
+    forward factors fan_in Var(w) = 8, 2, 1/2, whose product is He's 2^3."""
+    shapes = [(64, 256, 1, 1), (64, 64, 3, 3), (256, 64, 1, 1)]
+    factors = []
+    for i, shape in enumerate(shapes):
+        fan_in, fan_out = wi.compute_fans(shape, layout="out_in")
+        close_moment(wi.he_normal(shape, rng=10 + i, mode="fan_out", nonlinearity="relu", layout="out_in"), 2 / fan_out)
+        factors.append(Fraction(2 * fan_in, fan_out))
+    assert factors == [8, 2, Fraction(1, 2)] and math.prod(factors) == 8
+
+
+def test_tanh_lecun_keeps_a_factor_0_83_per_layer():
+    """Chapter 9: LeCun's rule in a tanh network (width 256, 20 layers) slows the loss of the second moment to
+    about 0.83 per layer, so that about 3% of the first layer's second moment reaches the last one; the
+    recursion and a simulation (8 seeds) agree. The simulated share is a product of 19 random layer factors
+    (each with a relative scatter of a few percent at width 256): 15% covers its spread over 8 seeds."""
+    depth, width = 20, 256
+    x = np.random.default_rng(1).normal(size=(128, width))
+    pred = wi.theory.propagate_second_moment(depth, "tanh", 1.0, q0=float(np.mean(x**2)))
+    share = pred[-1] / pred[0]
+    assert 0.80 < share ** (1 / (depth - 1)) < 0.85 and 0.025 < share < 0.035
+    net = wi.MLP([width] * (depth + 1), activation="tanh", weight_init="lecun_normal", seeds=range(8))
+    q = layer_rms(net.trace(x).pre_activations, per_member=True) ** 2
+    assert np.mean(q[:, -1] / q[:, 0]) == pytest.approx(share, rel=0.15)
+
+
+def test_pytorch_biases_drown_the_input_and_gradients_vanish():
+    """Chapter 9, Experiment 2's network (10 ReLU layers of 64, PyTorch's default) at initialization: with
+    PyTorch's biases the last hidden layer barely varies across images (variance across images / mean square
+    below 1e-4; about 0.2 with zero biases), and the gradient's mean square at the first hidden layer is about
+    (1/6)^9 of the last one's (a factor of 3 either way: each of the 9 layer factors scatters at width 64)."""
+    data = wi.load_dataset("digits", rng=0)
+    sizes = [64] + [64] * 10 + [10]
+    ratios = {}
+    for bias in ("pytorch_default", "zeros"):
+        net = wi.MLP(sizes, activation="relu", weight_init="pytorch_default", bias_init=bias, seeds=range(8))
+        tr = net.trace(data.X_train[:256], labels=data.y_train[:256])
+        h = tr.activations[-1]
+        ratios[bias] = h.var(axis=1).mean() / np.mean(h**2)
+        g = layer_rms(tr.grad_pre_activations[:-1], per_member=True) ** 2
+        geo = np.exp(np.mean(np.log(g[:, 0] / g[:, -1])))
+        assert 1 / 3 < geo / (1 / 6) ** 9 < 3, (bias, geo)
+    assert ratios["pytorch_default"] < 1e-4 and ratios["zeros"] > 0.05

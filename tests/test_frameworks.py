@@ -188,6 +188,25 @@ def test_torch_leaky_gain(torch):
             torch.nn.init.calculate_gain("leaky_relu", a), rel=1e-12)
 
 
+def test_torch_depthwise_fans(torch):
+    """Chapter 9: PyTorch's fans of a depthwise weight (C, 1, k, k). The fan-in is the true k*k; the fan-out
+    comes out as C*k*k, C times the true k*k (each input channel feeds only its own k*k outputs). So
+    kaiming_normal_(mode="fan_out"), which torchvision's MobileNets and EfficientNets call on every conv, draws
+    Var(w) = 2 / (C k k): the true fan-in (and fan-out) times Var(w) is 2 / C, 1/16 at C = 32, not He's 2."""
+    c, k = 32, 3
+    conv = torch.nn.Conv2d(c, c, k, groups=c, dtype=torch.float64)
+    assert tuple(conv.weight.shape) == (c, 1, k, k)
+    fans = torch.nn.init._calculate_fan_in_and_fan_out(conv.weight)
+    assert fans == (k * k, c * k * k) == wi.compute_fans((c, 1, k, k), layout="out_in")
+    var = 2 / (c * k * k)
+    assert k * k * var == pytest.approx(1 / 16, rel=1e-12)
+    n = 100                                       # 100 weights of 288 entries: 28,800 draws
+    ref = np.stack([_torch_draw(torch, torch.nn.init.kaiming_normal_, (c, 1, k, k), mode="fan_out") for _ in range(n)])
+    mine = np.stack([wi.he_normal((c, 1, k, k), rng=s, mode="fan_out", layout="out_in") for s in range(n)])
+    for w in (ref, mine):
+        close_variance(w, var, 3.0)
+
+
 # --------------------------------------------------------------------------- Keras 3
 
 @pytest.fixture(scope="module")
@@ -261,6 +280,24 @@ def test_keras_dense_default_and_orthogonal(keras):
     np.testing.assert_allclose(mine.T @ mine, np.eye(160), atol=1e-10)
 
 
+def test_keras_depthwise_fan_in(keras):
+    """Chapter 9: Keras' DepthwiseConv2D kernel is (k, k, C, 1), and the fan rule reads C as the input axis:
+    fan-in C*k*k, C times the true k*k. HeNormal there has the variance 2 / (C k k); the default GlorotUniform
+    the bound sqrt(6 / (C k k + k k))."""
+    c, k = 32, 3
+    layer = keras.layers.DepthwiseConv2D(k)
+    layer.build((None, 8, 8, c))
+    kernel = np.asarray(layer.kernel, dtype=np.float64)
+    assert kernel.shape == (k, k, c, 1)
+    assert wi.compute_fans(kernel.shape, layout="in_out") == (c * k * k, k * k)
+    assert np.abs(kernel).max() <= math.sqrt(6 / (c * k * k + k * k)) * (1 + 1e-6)      # glorot_uniform with those fans
+    n = 100                                       # 100 kernels of 288 entries
+    ref = np.stack([_keras_draw(keras.initializers.HeNormal(seed=s), (k, k, c, 1)) for s in range(n)])
+    close_variance(ref, 2 / (c * k * k), truncated_kurtosis(2.0))
+    close_variance(np.stack([wi.he_normal((k, k, c, 1), rng=s, truncated=True) for s in range(n)]), 2 / (c * k * k),
+                   truncated_kurtosis(2.0))
+
+
 # --------------------------------------------------------------------------- JAX
 
 @pytest.fixture(scope="module")
@@ -300,3 +337,15 @@ def test_jax_plain_distributions_are_one_sided_or_small(jax):
     close_variance(mine - 0.005, 0.01**2 / 12, 1.8)
     n = np.asarray(jax.nn.initializers.normal()(key, DENSE_IN_OUT, jax.numpy.float64))
     close_variance(n, 0.01**2, 3.0)
+
+
+def test_jax_depthwise_fans(jax):
+    """Chapter 9: jax.nn.initializers with the default axes (in_axis=-2, out_axis=-1) read a Keras-style depthwise
+    kernel (k, k, C, 1) with fan-in C*k*k, and Flax's grouped kernel (k, k, 1, C) with fan-in k*k, fan-out C*k*k."""
+    c, k = 32, 3
+    init = jax.nn.initializers
+    keys = jax.random.split(jax.random.PRNGKey(2), 100)
+    draw = lambda f, shape: np.stack([np.asarray(f(key, shape, jax.numpy.float64)) for key in keys])  # noqa: E731
+    close_variance(draw(init.he_normal(), (k, k, c, 1)), 2 / (c * k * k), truncated_kurtosis(2.0))
+    close_variance(draw(init.lecun_normal(), (k, k, 1, c)), 1 / (k * k), truncated_kurtosis(2.0))   # Flax's default
+    close_variance(draw(init.variance_scaling(2.0, "fan_out", "normal"), (k, k, 1, c)), 2 / (c * k * k), 3.0)
