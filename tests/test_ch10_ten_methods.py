@@ -189,3 +189,29 @@ def test_mini_experiment_deep_relu_small_scale_stays_at_chance_he_learns():
     assert acc[0].max() <= majority + 1e-12                  # small scale: one class, a guess
     assert acc[1].min() > 0.5                                # He: learning
     assert hist.diverged.reshape(3, len(seeds))[2].all() and np.all(acc[2] == 0.1)
+
+
+def test_a_constant_predictor_scores_the_share_of_its_class():
+    """Zero initialization predicts one class: its accuracy is that class's test share, so ten such runs lie
+    between the smallest and largest share (exactly 1/10 on a test set with ten equal classes)."""
+    rng = np.random.default_rng(5)
+    for labels in (rng.integers(0, 10, size=449), np.repeat(np.arange(10), 100)):
+        shares = np.bincount(labels, minlength=10) / len(labels)
+        for c in range(10):
+            assert np.mean(np.full_like(labels, c) == labels) == shares[c]
+        if len(labels) == 1000:
+            assert np.all(shares == 0.1)
+    # MNIST's test set (cited counts, digit 5 fewest, digit 1 most): no run of a constant predictor reaches 13.2%
+    assert 892 / 10_000 < 0.093 and 1135 / 10_000 < 0.132 and (1135 - 892) / 100 < 13.2 - 9.3
+
+
+@pytest.mark.parametrize("quoted_range", [0.9, 1.0, 1.1])
+def test_range_of_ten_runs_from_test_set_and_seed_noise(quoted_range):
+    """The chapter's decomposition of a quoted range (exercise ex-ch10-range): ten runs, each on its own test set of
+    10,000 images at accuracy 0.975 (binomial sd 0.156 points) plus a seed-to-seed sd s, have a mean range of
+    3.078 sqrt(sd^2 + s^2). With s = sqrt((R / 3.078)^2 - sd^2) it is R, within 2% (se about 0.3%)."""
+    sd_b = 100 * math.sqrt(0.975 * 0.025 / 10_000)
+    s = math.sqrt((quoted_range / 3.078) ** 2 - sd_b**2)
+    rng = np.random.default_rng(2)
+    sim = rng.binomial(10_000, 0.975, size=(20_000, 10)) / 100 + rng.normal(0, s, size=(20_000, 10))
+    assert np.ptp(sim, axis=1).mean() == pytest.approx(quoted_range, rel=0.02)
