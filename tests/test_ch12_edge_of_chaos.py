@@ -114,6 +114,31 @@ def test_depth_scales_from_iterating_and_the_pole_at_criticality():
     assert max(products) / min(products) < 1.05
 
 
+# --- at the critical point correlations still approach 1, like 1/l ------------------------------
+
+def test_at_criticality_one_minus_c_falls_like_two_over_c2_l():
+    q = mf.q_star("tanh", CRIT, SB2)
+    c2 = CRIT * q * wi.theory.gaussian_expectation(lambda z: (2 * np.tanh(z) / np.cosh(z) ** 2) ** 2, q)  # C''(1)
+    h = 1e-3                                                     # C''(1) by a finite difference of the map
+    fd = (mf.correlation_map(1 - 2 * h, q, "tanh", CRIT, SB2) - 2 * mf.correlation_map(1 - h, q, "tanh", CRIT, SB2)
+          + 1.0) / h**2
+    assert fd == pytest.approx(c2, rel=0.01)
+    c = [0.0]
+    for _ in range(600):
+        c.append(mf.correlation_map(c[-1], q, "tanh", CRIT, SB2))
+    eps = 1 - np.array(c)
+    assert eps[600] * c2 * 600 / 2 == pytest.approx(1.0, abs=0.03)          # O(log l / l) corrections
+    assert (1 / eps[600] - 1 / eps[599]) == pytest.approx(c2 / 2, rel=0.01)  # O(epsilon) corrections
+
+
+def test_at_criticality_the_mean_field_gap_between_digit_pairs_fades():
+    _, same = mf.propagate_correlation(40, "tanh", CRIT, 0.36, q0=1.0, sigma_b2=SB2)
+    _, diff = mf.propagate_correlation(40, "tanh", CRIT, -0.04, q0=1.0, sigma_b2=SB2)
+    gap = same - diff
+    assert gap[0] == pytest.approx(0.389, abs=0.005) and gap[39] == pytest.approx(0.018, abs=0.005)
+    assert np.all(np.diff(gap) < 0)
+
+
 # --- where the usual initializations sit ---------------------------------------------------------
 
 def test_the_usual_initializations_on_the_map():
@@ -127,7 +152,7 @@ def test_the_usual_initializations_on_the_map():
 
 # --- the trainability experiment, reduced ----------------------------------------------------------
 
-def test_trainability_ridge_at_the_critical_point():
+def test_deep_networks_train_only_near_the_critical_point():
     data = wi.load_dataset("digits", rng=0)
     X, y = data.X_train[:512], data.y_train[:512]
     sw2 = [1.0, CRIT, 4.0]

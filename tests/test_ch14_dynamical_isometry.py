@@ -11,6 +11,9 @@ pass as in the notebook. The formulas checked:
 * the spread v = Var(s^2) / m_1^2 adds up layer by layer (free probability, wide limit):
   v = sum_l (mu_2 / mu_1^2 - 1) + L v_W, v_W = 1 (Gaussian) or 0 (orthogonal); checked within 10%
   (orthogonal tanh) or 20% (the others, which fluctuate more at finite width);
+* hard-tanh (slopes 0 or 1): mu_1 = mu_2 = p = erf(1 / sqrt(2 q*)), so v = L (1/p - 1) or L / p;
+* the wrong orthogonal gain (sigma_w^2 instead of sigma_w) moves q*, and m_1 grows about twofold, not
+  by sigma_w^(2L);
 * ReLU: rank(J) <= the number of active units of the last layer;
 * the Fuss-Catalan moments m_2 = L + 1 and edge (L+1)^(L+1) / L^L of a product of Gaussian matrices.
 """
@@ -170,6 +173,40 @@ def test_spread_without_isometry_grows_like_depth(activation, weights):
     predicted = spread_prediction(activation, weights, s2, b2, q0, depth)
     assert predicted >= depth
     assert abs(v.mean() / predicted - 1) < 0.2, (v, predicted)
+
+
+def test_hard_tanh_spread_is_l_times_one_over_p_minus_one():
+    """Pennington et al.'s closed form: mu_1 = mu_2 = p = erf(1/sqrt(2 q*)), v = L (1/p - 1) or L / p."""
+    hard_tanh = wi.activations.Activation("hard_tanh", lambda z: np.clip(z, -1.0, 1.0),
+                                          lambda z, h: (np.abs(z) < 1).astype(np.result_type(z, 0.0)))
+    q, depth, n, seeds = 0.5, 20, 200, [0, 1, 2, 3]
+    p = math.erf(1 / math.sqrt(2 * q))
+    d2 = lambda z: (np.abs(z) < 1).astype(float)  # noqa: E731
+    assert wi.theory.gaussian_expectation(d2, q) == pytest.approx(p, abs=1e-4)
+    s2 = 1 / p
+    b2 = q - s2 * wi.theory.gaussian_expectation(lambda z: np.clip(z, -1.0, 1.0) ** 2, q)
+    for weights, predicted in [("orthogonal", depth * (1 / p - 1)), ("gaussian", depth / p)]:
+        net = make_net(hard_tanh, weights, s2, b2, [n] * (depth + 2), seeds)
+        J, _ = jacobian(net, inputs(len(seeds), n, (q - b2) / s2), depth)
+        v = spread(np.linalg.svd(J, compute_uv=False))
+        se = v.std(ddof=1) / math.sqrt(v.size)
+        assert abs(v.mean() - predicted) <= N_SE * se, (weights, v, predicted)
+        assert abs(v.mean() / predicted - 1) < 0.15
+
+
+def test_the_wrong_orthogonal_gain_moves_q_star_and_m1_grows_about_twofold_not_twentyfold():
+    """gain = sigma_w^2 instead of sigma_w: fan_in Var(w) = sigma_w^4, q relaxes to a new, larger q*."""
+    depth, n, seeds = 100, 100, [0, 1, 2, 3]
+    q0 = (Q_STAR - SB2) / SW2
+    predicted = float(np.prod(wi.theory.gradient_factors(depth, "tanh", SW2**2, q0=q0, sigma_b2=SB2)))
+    assert SW2**depth > 15 and 1.8 < predicted < 2.5
+    assert mf.q_star("tanh", SW2**2, SB2) == pytest.approx(2 * Q_STAR, rel=0.1)
+    assert 1.0 < mf.chi_1("tanh", SW2**2, SB2) < 1.005             # mildly chaotic
+    net = make_net("tanh", "orthogonal", SW2**2, SB2, [n] * (depth + 2), seeds)   # gain sqrt(sigma_w^4)
+    J, _ = jacobian(net, inputs(len(seeds), n, q0), depth)
+    m1 = np.sum(J**2, axis=(1, 2)) / n
+    se = m1.std(ddof=1) / math.sqrt(m1.size)
+    assert abs(m1.mean() - predicted) <= N_SE * se, (m1, predicted)
 
 
 def test_relu_jacobian_rank_is_at_most_the_number_of_active_units():
