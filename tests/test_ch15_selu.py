@@ -156,6 +156,20 @@ def test_map_predicts_every_unit_of_a_wide_layer_with_its_own_omega_and_tau():
     assert 0.7 < omega.std() < 1.3 and abs(tau.mean() - 1) < 0.05 and tau.std() < 2 * math.sqrt(2 / 256)
 
 
+def test_few_random_lecun_units_lie_in_the_domains_of_the_papers_theorems():
+    # omega of a LeCun unit is close to N(0, 1), so P(|omega| <= 0.1) = 2 Phi(0.1) - 1 = 0.080; tau is within
+    # [0.8, 1.25] for almost every unit (sd sqrt(2/n)). Theorem 1 also needs 0.95 <= tau <= 1.1: fewer still.
+    # Over 4 x 512 units the binomial standard error of a fraction near 0.08 is 0.006: tolerance 4 of them.
+    W = np.concatenate([wi.lecun_normal((256, 512), rng=s) for s in range(4)], axis=1)
+    omega, tau = W.sum(axis=0), (W**2).sum(axis=0)
+    small = np.abs(omega) <= 0.1
+    thm23 = np.mean(small & (tau >= 0.8) & (tau <= 1.25))
+    thm1 = np.mean(small & (tau >= 0.95) & (tau <= 1.1))
+    p = 2 * ndtr(0.1) - 1
+    assert abs(thm23 - p) < 4 * math.sqrt(p * (1 - p) / W.shape[1])
+    assert thm1 < thm23 < 0.1
+
+
 # --- deep networks: the basin and what breaks it --------------------------------------------------
 
 @pytest.mark.parametrize("scale, shift", [(0.3, 0.0), (3.0, 0.0), (1.0, 1.0)])

@@ -6,7 +6,9 @@
 * a zero last layer (and Fixup) start every block as the identity;
 * Fixup's K^(-1/(2m-2)) rescaling makes the first SGD step's change of the output independent of the depth,
   while a zero last layer alone makes it grow in proportion to K;
-* a branch whose layers are all zero, or a fixed alpha = 0, never learns.
+* a branch whose layers are all zero, or a fixed alpha = 0, never learns;
+* GPT-2's scaled last layer moves the output between 1 and K times more than a branch multiplier after one SGD step,
+  at most sqrt(K) times more after Adam's first step; Fixup's multiplier does not change the first step.
 
 Tolerances are four standard errors of the estimate, and a relative bound of 6% (10% where stated)
 as a sanity limit on the standard error itself.
@@ -122,13 +124,15 @@ def test_zero_last_layer_and_fixup_start_as_the_identity():
     np.testing.assert_allclose(loss, np.log(10), rtol=1e-12)
 
 
-def _first_step_change(net, X, y, lr=1e-3):
+def _first_step_change(net, X, y, lr=1e-3, adam=False):
+    """rms change of the logits per unit rate after one SGD step, or Adam's first step -lr g / (|g| + eps)."""
     net = copy.deepcopy(net)
     before = net.forward(X)
     _, grad = wi.softmax_cross_entropy(before, y)
     grad_w, _, _ = net.backward(grad)
     for l in range(1, net.n_layers - 1):
-        net.weights[l] -= lr * grad_w[l]
+        g = grad_w[l]
+        net.weights[l] -= lr * (g / (np.abs(g) + 1e-8) if adam else g)
     return np.sqrt(np.mean((net.forward(X) - before) ** 2, axis=(1, 2))) / lr
 
 
@@ -157,6 +161,35 @@ def test_a_branch_multiplier_and_a_scaled_last_layer_agree_at_initialization_onl
     np.testing.assert_allclose(multiplier.forward(X), scaled.forward(X), rtol=1e-10, atol=1e-12)
     ratio = _first_step_change(scaled, X, y) / _first_step_change(multiplier, X, y)
     assert np.all(ratio > 2) and np.all(ratio < K)                          # between 1 and K (text: ~K/2)
+
+
+@pytest.mark.parametrize("K", [8, 32])
+def test_under_adams_first_step_the_scaled_last_layer_moves_at_most_sqrt_k_times_more(K):
+    # Adam's first step is -lr sign(g) up to eps: W_2 takes the same step in both networks and only the factor
+    # alpha = 1/sqrt(K) on its effect remains; W_1's steps are identical. So the ratio lies in [1, sqrt(K)] (when
+    # the two contributions do not point against each other), and is well below the SGD ratio. Every network.
+    data = wi.load_dataset("digits", rng=0)
+    X, y = data.X_train[:64], data.y_train[:64]
+    multiplier = wi.ResidualMLP(64, 64, K, 10, branch_scale=1 / np.sqrt(K), seeds=range(4))
+    scaled = wi.ResidualMLP(64, 64, K, 10, last_init=wi.get_initializer("variance_scaling", scale=2.0 / K),
+                            seeds=range(4))
+    adam = _first_step_change(scaled, X, y, 1e-5, True) / _first_step_change(multiplier, X, y, 1e-5, True)
+    sgd = _first_step_change(scaled, X, y) / _first_step_change(multiplier, X, y)
+    assert np.all(adam > 1) and np.all(adam < np.sqrt(K)) and np.all(adam < sgd / 2), (adam, sgd)
+
+
+def test_fixups_multiplier_behind_a_zero_last_layer_does_not_change_the_first_step():
+    # step 3 of Fixup: a learnable scale started at 1 behind the zero last layer gets dL/dalpha = sum g * F = 0 at
+    # the first step, and every weight gets exactly the gradient it gets without the multiplier
+    X, y = wi.make_xor(64, rng=0)
+    args = dict(last_init="zeros", branch_scale=1.0, seeds=[0, 1],
+                branch_init=wi.get_initializer("variance_scaling", scale=2.0 / 3))
+    t_mult = wi.ResidualMLP(2, 8, 3, 2, learn_branch_scale=True, **args).trace(X, labels=y)
+    t_none = wi.ResidualMLP(2, 8, 3, 2, **args).trace(X, labels=y)
+    assert all(np.all(g == 0) for g in t_mult.grad_alphas)
+    for a, b in zip(t_mult.grad_weights, t_none.grad_weights):
+        np.testing.assert_array_equal(a, b)
+    assert any(np.any(t_mult.grad_weights[l] != 0) for l in range(2, len(t_mult.grad_weights) - 1, 2))
 
 
 def test_an_all_zero_branch_and_a_fixed_zero_alpha_never_learn():
