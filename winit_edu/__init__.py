@@ -43,7 +43,7 @@ Training, on top: ``winit_edu.learning``:
 
 =================== =========================================================
 ``training``        SGD with momentum, Adam, per-member rates, divergence detection
-``data_dependent``  LSUV: weights rescaled until every layer has unit variance on a batch
+``data_dependent``  LSUV; per-unit centring and scaling on a batch
 ``data``            spirals, moons, XOR, scikit-learn's digits
 ``diagnostics``     per-layer statistics, saturation, dead units, input-output Jacobians
 =================== =========================================================
@@ -76,7 +76,7 @@ from .theory import finite_width, meanfield
 from .learning import data, data_dependent, diagnostics, training
 from .viz import explore, plotting  # lazy module objects: executed on first use, so no matplotlib yet
 from .nn.activations import ACTIVATIONS, Activation, derivative, get_activation
-from .learning.data_dependent import lsuv
+from .learning.data_dependent import lsuv, per_unit_init
 from .learning.data import load_dataset, load_digits, make_moons, make_spirals, make_xor, train_test_split
 from .nn.dropout import alpha_dropout_constants, dropout_masks
 from .init.distributions import constant, normal, ones, truncated_normal, truncated_std_factor, uniform, zeros
@@ -130,7 +130,7 @@ __all__ = [
     "compute_fans", "calculate_gain", "one_hot", "softmax_cross_entropy", "squared_error",
     "MLP", "ResidualMLP", "ResidualTrace", "Trace", "seed_streams", "ordered_matmul", "INITIALIZERS", "get_initializer", "as_generator",
     "alpha_dropout_constants", "dropout_masks",
-    "identity", "orthogonal", "sparse", "History", "TrainingDiverged", "evaluate", "train", "lsuv",
+    "identity", "orthogonal", "sparse", "History", "TrainingDiverged", "evaluate", "train", "lsuv", "per_unit_init",
     "fan_for_mode", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
     "lecun_normal", "lecun_uniform", "pytorch_default", "variance_scaling",
 ]

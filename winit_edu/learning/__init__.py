@@ -2,13 +2,13 @@
 
 =================== ==========================================================
 ``training``        SGD with momentum, Adam, per-member rates, divergence detection
-``data_dependent``  LSUV: weights rescaled until every layer has unit variance on a batch
+``data_dependent``  LSUV; per-unit centring and scaling on a batch
 ``diagnostics``     per-layer statistics, saturation, dead units, input-output Jacobians
 ``data``            spirals, moons, XOR, scikit-learn's digits
 =================== ==========================================================
 
 Named ``learning``, not ``train``, so that it cannot shadow the function
 ``winit_edu.train``. ``data_dependent`` is here, not among the initializers:
-LSUV runs a network's forward pass.
+LSUV and ``per_unit_init`` run a network's forward pass.
 """
 from . import data, data_dependent, diagnostics, training
