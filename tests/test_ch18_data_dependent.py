@@ -14,9 +14,14 @@
 * with zero biases LSUV keeps every ReLU unit's on/off pattern and scales a ReLU network's
   output by prod c_l; a member with a zero-variance layer is left unchanged;
 * the input-dependent share of an orthogonal first layer's variance,
-  tr(Sigma) / (tr(Sigma) + |mean x|^2 - n mean(xQ)^2).
+  tr(Sigma) / (tr(Sigma) + |mean x|^2 - n mean(xQ)^2);
+* per unit: w_j / sigma_j and (b_j - mu_j) / sigma_j give every unit mean 0 and variance 1 on the batch in
+  one pass, whatever the biases (eq-ch18-per-unit); for a square orthogonal layer the harmonic mean of
+  |w_j|^2 is 1 / (mean over units of Var_batch(h)) exactly, close to 1 / Var f(u) for unit Gaussian
+  pre-activations (eq-ch18-per-unit-scale); it revives the dead layers of narrow ReLU networks.
 
-LSUV is `wi.lsuv` (winit_edu/learning/data_dependent.py, unit-tested in test_data_dependent.py), as in the notebook.
+LSUV is `wi.lsuv` and the per-unit start `wi.per_unit_init` (winit_edu/learning/data_dependent.py, unit-tested
+in test_data_dependent.py), as in the notebook.
 """
 import math
 
@@ -199,3 +204,56 @@ def test_input_dependent_share_of_an_orthogonal_first_layer():
     mean_x, tr_cov = X.mean(axis=0), np.trace(np.cov(X.T, bias=True))
     np.testing.assert_allclose(share, tr_cov / (tr_cov + mean_x @ mean_x - 40 * u_bar**2), rtol=1e-10)
     assert np.all(share < 0.5)                      # most of the variance is the input-independent offset
+
+
+def _variance_after(activation):
+    """Var f(u) for u ~ N(0, 1)."""
+    return (wi.theory.second_moment_after(activation, 1.0)
+            - wi.theory.gaussian_expectation(wi.get_activation(activation).f) ** 2)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "gelu"])
+def test_per_unit_step_is_exact_in_one_pass_whatever_the_biases(activation):
+    X = np.random.default_rng(13).standard_normal((150, 16)) * 2.0 + 0.5
+    net = wi.MLP([16] + [16] * 4 + [4], activation=activation, weight_init="orthogonal",
+                 bias_init=wi.get_initializer("normal", std=2.0), seeds=range(3))
+    assert not wi.per_unit_init(net, X).any()
+    for z in net.trace(X).pre_activations:
+        np.testing.assert_allclose(z.mean(axis=1), 0.0, atol=1e-12)
+        np.testing.assert_allclose(z.var(axis=1), 1.0, rtol=1e-12)
+        np.testing.assert_allclose(z.var(axis=(1, 2)), 1.0, rtol=1e-12)   # so LSUV's measure is 1 too
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "silu"])
+def test_per_unit_scale_harmonic_mean_identity(activation):
+    X = np.random.default_rng(14).standard_normal((200, 48)) * 1.3
+    net = wi.MLP([48] * 6 + [10], activation=activation, weight_init="orthogonal", seeds=range(3))
+    wi.per_unit_init(net, X)
+    tr = net.trace(X)
+    for l in range(1, net.n_layers - 1):          # square layers after a nonlinearity
+        c2 = np.sum(net.weights[l] ** 2, axis=1)                       # (S, units): |w_j|^2
+        var_h = tr.activations[l - 1].var(axis=1).mean(axis=1)          # mean over units of Var_batch(h)
+        np.testing.assert_allclose(1 / np.mean(1 / c2, axis=1), 1 / var_h, rtol=1e-10)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+def test_per_unit_scale_is_one_over_the_variance_of_the_activation(activation):
+    # wide layers, Gaussian inputs: the centred, unit-variance pre-activations are close to N(0, 1), so the
+    # harmonic mean of |w_j|^2 is close to 1 / Var f(u) (sigmoid: about 23, gain 4.8; LSUV: 1 / E[f^2], 3.4).
+    # Width 128, 6 seeds: within 1% for both; tolerance 3%
+    X = np.random.default_rng(15).standard_normal((512, 128))
+    net = wi.MLP([128] * 4 + [10], activation=activation, weight_init="orthogonal", seeds=range(6))
+    wi.per_unit_init(net, X)
+    c2 = np.array([1 / np.mean(1 / np.sum(W**2, axis=1), axis=1) for W in net.weights[1:-1]])
+    assert abs(c2.mean() * _variance_after(activation) - 1) < 0.03, (c2.mean(), 1 / _variance_after(activation))
+
+
+def test_per_unit_revives_the_dead_layers_of_narrow_relu_networks():
+    X = np.random.default_rng(16).standard_normal((256, 16))
+    net = wi.MLP([16] + [3] * 15 + [4], activation="relu", weight_init="orthogonal", seeds=range(60))
+    dead = np.array([z.var(axis=(1, 2)) == 0 for z in net.trace(X).pre_activations]).any(axis=0)
+    assert dead.sum() > 5                                     # many members have a layer dead on the whole batch
+    assert not wi.per_unit_init(net, X).any()                 # no unit is constant once the layers before are set
+    hidden = net.trace(X).pre_activations[:-1]
+    for z in hidden:                                          # every unit positive for some inputs, not for all
+        assert np.all((z > 0).any(axis=1)) and np.all((z <= 0).any(axis=1))
