@@ -4,16 +4,19 @@
 * Adam's first step moves every weight with a non-negligible gradient by exactly its learning rate;
 * at the base width muP (Table 3 of Yang et al. 2022, relative to n0) is SP: same weights, same rates;
 * the coordinate check: the exponent of the width in the size of the first step's change of the input
-  layer's and the hidden layer's pre-activations and of the logits, for SP and muP with SGD and Adam and for
-  the two halves of muP, against the predictions of the chapter, fitted on widths 256 to 2048 with a tolerance
+  layer's and the hidden layer's pre-activations and of the logits, for SP and muP with SGD and Adam, for
+  NTP with SGD (-1/2, -1/2, 0) and for the two halves of muP, against the predictions of the chapter, fitted on widths 256 to 2048 with a tolerance
   of 0.25, half the spacing of the predictions (multiples of 1/2). The lower-order terms, a factor sqrt(n)
   smaller, still bend the curves there: over seven sets of seeds the largest deviation was 0.23, SP's logits
   with Adam (1.27-1.39 for a predicted 3/2), where the output layer's own term ~ n still adds to the one
   ~ n^(3/2); all other entries stayed within 0.16;
 * the abc symmetry: the Table 3 form and the multiplier forms (the mup package's; Yang and Hu's single SGD
-  rate) train to the same logits, exactly with SGD and up to a gap proportional to eps with Adam;
+  rate) train to the same logits, exactly with SGD and up to a gap proportional to eps with Adam; so do NTP
+  with its output multiplier and NTP without multipliers (rate eta/m on the output layer);
 * a zero output layer moves only itself in the first Adam step;
-* a small learning-rate sweep: the best rate moves with the width under SP and stays under muP.
+* a small learning-rate sweep: the best rate moves with the width under SP and stays under muP;
+* with two hidden layers (seeds other than the chapter's): the exponent of the best rate against the width
+  is steep under SP, flat under muP and in between for muP without its hidden-weight rule.
 """
 import numpy as np
 import pytest
@@ -36,16 +39,20 @@ def _one_blas_thread():
 
 def parameterization(name, n, optimizer, eta, n_hidden):
     """Initializers and per-array learning rates, as in the chapter ("SP", "muP", "muP init only",
-    "muP rates only"), muP relative to the base width N0."""
+    "muP rates only", "muP without hidden rule", "NTP" with SGD), relative to the base width N0."""
     m = n / N0
-    mup_init = name in ("muP", "muP init only")
-    mup_rates = name in ("muP", "muP rates only")
+    mup_init = name in ("muP", "muP init only", "muP without hidden rule")
+    mup_rates = name in ("muP", "muP rates only", "muP without hidden rule")
     readout = wi.get_initializer("variance_scaling", scale=1.0 / m if mup_init else 1.0, mode="fan_in")
     inits = ["he_normal"] * n_hidden + [readout]
+    if name == "NTP":
+        assert optimizer == "sgd"
+        return inits, [r for w in [eta] + [eta / m] * n_hidden for r in (w, eta)]
     if not mup_rates:
         return inits, [eta] * (2 * (n_hidden + 1))
     if optimizer == "adam":
-        w_rates = [eta] + [eta / m] * (n_hidden - 1) + [eta / m]
+        hidden = eta if name == "muP without hidden rule" else eta / m
+        w_rates = [eta] + [hidden] * (n_hidden - 1) + [eta / m]
         b_rates = [eta] * (n_hidden + 1)
     else:
         w_rates = [eta * m] + [eta] * (n_hidden - 1) + [eta / m]
@@ -114,7 +121,7 @@ def test_mup_output_variance_is_n0_over_n_squared():
     assert abs(w.var() / (N0 / n**2) - 1) < 0.01                           # 4M draws: relative s.e. 0.07%
 
 
-PREDICTED = {("SP", "sgd"): (-0.5, 0.5, 1.0), ("muP", "sgd"): (0.0, 0.0, 0.0),
+PREDICTED = {("SP", "sgd"): (-0.5, 0.5, 1.0), ("NTP", "sgd"): (-0.5, -0.5, 0.0), ("muP", "sgd"): (0.0, 0.0, 0.0),
              ("SP", "adam"): (0.0, 1.0, 1.5), ("muP", "adam"): (0.0, 0.0, 0.0),
              ("muP init only", "adam"): (0.0, 1.0, 1.0), ("muP rates only", "adam"): (0.0, 0.0, 0.5)}
 
@@ -194,6 +201,18 @@ def test_single_global_sgd_rate_form_equals_table3():
     assert np.abs(out - ref).max() < 1e-12
 
 
+def test_ntp_with_multipliers_equals_ntp_without():
+    n, eta = 512, 0.05
+    m = n / N0
+    inits, rates = parameterization("NTP", n, "sgd", eta, 1)
+    assert rates == [eta, eta, eta / m, eta]
+    net = wi.MLP([D_IN, n, D_OUT], activation="relu", weight_init=inits, seeds=[4])
+    W1, b1, W2, b2 = (q[0].copy() for q in net.parameters())
+    wi.train(net, X, Y, lr=rates, batch_size=len(X), epochs=4)
+    out = train_with_multipliers([W1, b1, W2 * np.sqrt(m), b2], (1.0, 1.0 / np.sqrt(m)), [eta] * 4, 4, "sgd")
+    assert np.abs(out - net.forward(X)[0]).max() < 1e-12
+
+
 def test_zero_output_layer_moves_only_itself_in_the_first_adam_step():
     first = first_step_sizes("muP", "adam", [128, 256], seeds=[0, 1], readout="zeros")
     assert np.all(first[:, :2] == 0) and np.all(first[:, 2] > 0)
@@ -216,3 +235,32 @@ def test_best_learning_rate_moves_under_sp_and_stays_under_mup():
             best[name, n] = lrs[int(np.argmin(med))]
     assert best["SP", 1024] <= best["SP", 64] / 4
     assert best["muP", 1024] in (best["muP", 64] / 2, best["muP", 64], best["muP", 64] * 2)
+
+
+def test_hidden_weight_rule_matters_with_two_hidden_layers():
+    """The chapter's two-hidden-layer sweep with seeds 3 and 4 instead of 0 and 1 (exponents measured with these
+    seeds: SP -0.96, muP -0.06, muP without the hidden rule -0.54; over five pairs of seeds the three ranged
+    over -0.79..-0.96, -0.01..-0.12 and -0.32..-0.58)."""
+    widths, lrs, n0 = [64, 128, 256, 512], 1e-3 * 2.0 ** np.arange(6), 64
+    best = {}
+    for name in ("SP", "muP", "muP without hidden rule"):
+        for n in widths:
+            if n == n0 and name != "SP":
+                best[name, n] = best["SP", n]
+                continue
+            med = []
+            for eta in lrs:
+                inits, rates = parameterization(name, n, "adam", eta, 2)
+                net = wi.MLP([D_IN, n, n, D_OUT], activation="relu", weight_init=inits, seeds=[3, 4], dtype="float32")
+                hist = wi.train(net, DATA.X_train, DATA.y_train, lr=rates, optimizer="adam", batch_size=64, epochs=1,
+                                eval_every=10**6, eval_at_start=False, on_divergence="stop")
+                med.append(np.log(np.median(np.where(np.isfinite(hist.train_loss[-1]), hist.train_loss[-1], np.inf))))
+            k = int(np.argmin(med))
+            assert 0 < k < len(lrs) - 1
+            c2, c1, _ = np.polyfit(np.log2(lrs[k - 1:k + 2]), med[k - 1:k + 2], 2)
+            best[name, n] = 2.0 ** (-c1 / (2 * c2))
+    slope = {name: np.polyfit(np.log(widths), np.log([best[name, n] for n in widths]), 1)[0]
+             for name in ("SP", "muP", "muP without hidden rule")}
+    assert slope["SP"] < -0.6 and abs(slope["muP"]) < 0.25
+    assert slope["SP"] + 0.15 < slope["muP without hidden rule"] < slope["muP"] - 0.15
+    assert best["muP", 512] / best["muP without hidden rule", 512] > 1.3

@@ -1,4 +1,8 @@
-"""Chapter 20 (the recipe of a modern transformer): the formulas of the chapter, checked by simulation.
+"""Chapter 20 (GPT-2's initialization recipe for a pre-norm transformer): the formulas of the chapter, checked
+by simulation; among them, from its section on other recipes, that the last branch's gradient falls like
+1/sqrt(q_K) in a pre-norm stack (and not with GPT-2's scaling), that q.k is a sum of size sqrt(d) for independent
+and d for correlated vectors (muP's 1/d attention), that a branch multiplier equals the same factor in the initial
+scale at step 0 but not under Adam unless the rates get it too, and DeepNet's constants.
 
 The helpers repeat the notebook's (book/20_transformer_recipe.ipynb): a pre-norm ResidualMLP with
 GPT-2's tanh-GELU, the residual stream written out, and eq. (eq-ch20-increment) summed over the branches.
@@ -162,9 +166,13 @@ def test_loss_at_step0_expansion(s2, V):
 
 
 def test_loss_at_step0_large_vocabulary():
-    # for V large, ln V + s^2 / 2 holds beyond small s^2 (law of large numbers)
+    # for V large, ln V + s^2 / 2 holds beyond small s^2 (law of large numbers) ...
     mc, se = expected_log_sum_exp(0.64, 50257, n=30, seed=2)
     assert abs(mc - (math.log(50257) + 0.32)) < 4 * se + 0.003
+    # ... but only for s^2 << ln V: at s^2 = 2 ln V it is far off
+    V = 1000
+    mc, se = expected_log_sum_exp(2 * math.log(V), V, n=2000, seed=3)
+    assert mc < 2 * math.log(V) - 0.5
 
 
 def test_loss_at_step0_of_a_small_read_out():
@@ -204,3 +212,63 @@ def test_wang_init_adds_energy_that_falls_like_one_over_depth():
         added[L] = (q[:, -1] - q[:, 0]).mean()
         assert abs(added[L] / (4 * G(0.4) / L) - 1) < 0.1
     assert abs(added[4] / added[16] - 4) < 0.4
+
+
+@pytest.mark.parametrize("scaled", [False, True])
+def test_last_branch_gradient_falls_like_one_over_the_streams_rms(scaled):
+    labels = np.arange(len(TOKENS)) % 64
+    grad, q = {}, {}
+    for K in (4, 32):
+        net = stack(96, K, [5, 6, 7], s_last=SIGMA / math.sqrt(K) if scaled else None)
+        tr = net.trace(TOKENS, labels=labels)
+        grad[K] = np.sqrt(np.sum(tr.grad_weights[-2] ** 2, axis=(1, 2))).mean()
+        q[K] = mean_square(tr.stream)[:, -1].mean()
+    assert abs(grad[32] / grad[4] / math.sqrt(q[4] / q[32]) - 1) < 0.1
+    if scaled:
+        assert abs(grad[32] / grad[4] - 1) < 0.1             # GPT-2's scaling: independent of depth
+    else:
+        assert grad[32] / grad[4] < 0.5                        # unscaled: falls like 1/sqrt(K)
+
+
+def test_dot_products_of_independent_and_correlated_vectors():
+    rng = np.random.default_rng(11)
+    d_heads, rms = [32, 128, 512], {"independent": [], "correlated": []}
+    for d in d_heads:
+        q, e = rng.standard_normal((2, 3000, d))
+        for kind, k in (("independent", e), ("correlated", (q + e) / math.sqrt(2))):
+            rms[kind].append(np.sqrt(np.mean(np.sum(q * k, axis=1) ** 2)))
+    slope = {kind: np.polyfit(np.log(d_heads), np.log(v), 1)[0] for kind, v in rms.items()}
+    assert abs(slope["independent"] - 0.5) < 0.03 and abs(slope["correlated"] - 1.0) < 0.05
+
+
+def test_branch_multiplier_equals_initial_scale_at_step0_and_under_adam_only_with_scaled_rates():
+    import copy
+    K, alpha = 6, 1 / math.sqrt(6)
+    X = np.random.default_rng(8).standard_normal((48, 64))
+    y = np.random.default_rng(9).integers(0, 64, 48)
+    with_mult = stack(48, K, [1, 2], branch_scale=alpha)
+    with_init = stack(48, K, [1, 2])
+    last = [2 + 2 * k for k in range(K)]
+    for i, (a, b) in enumerate(zip(with_mult.weights, with_init.weights)):
+        b[...] = a * alpha if i in last else a
+    assert np.allclose(with_mult.forward(X), with_init.forward(X), rtol=0, atol=1e-12)
+
+    def trained(net, lr):
+        c = copy.deepcopy(net)
+        wi.train(c, X, y, lr=lr, optimizer="adam", batch_size=len(X), epochs=4)
+        return c.forward(X)
+
+    ref = trained(with_mult, 5e-3)
+    rates = [5e-3] * len(with_init.parameters())
+    for i in last:
+        rates[2 * i] = rates[2 * i + 1] = 5e-3 * alpha
+    scale = np.abs(ref).max()
+    assert np.abs(trained(with_init, 5e-3) - ref).max() / scale > 0.05
+    assert np.abs(trained(with_init, rates) - ref).max() / scale < 1e-3
+
+
+@pytest.mark.parametrize("N", [6, 24, 100, 1000])
+def test_deepnet_constants(N):
+    alpha, beta = (2 * N) ** 0.25, (8 * N) ** -0.25
+    assert math.isclose(alpha**4, 2 * N) and math.isclose(beta**-4, 8 * N)
+    assert math.isclose(beta**2, 0.5 / math.sqrt(2 * N))      # half of GPT-2's (2N)^(-1/2)
