@@ -7,7 +7,7 @@ import pytest
 from matplotlib.axes import Axes
 
 from winit_edu import MLP, make_xor, train
-from winit_edu.explore import Scrubber, figure_png, live, scrubber
+from winit_edu.explore import Scrubber, figure_png, glue, live, scrubber
 from winit_edu.plotting import (
     COLORS,
     STYLE,
@@ -284,3 +284,43 @@ def test_scrubber_needs_values():
     with pytest.raises(ValueError, match="values"):
         scrubber(draw, "k", [])
 
+
+
+def _displayed(monkeypatch, module, attribute, call):
+    """What ``call()`` hands to IPython's display (``module.attribute``): a list of (args, kwargs)."""
+    shown = []
+    monkeypatch.setattr(module, attribute, lambda *a, **k: shown.append((a, k)))
+    call()
+    return shown
+
+
+@pytest.mark.parametrize("value", [0.125, "3.2x", np.float32(2.5), [1, 2]])
+@pytest.mark.parametrize("display", [True, False])
+def test_glue_writes_what_myst_nb_glue_writes(monkeypatch, value, display):
+    myst_glue = pytest.importorskip("myst_nb.ext.glue")
+    import IPython.display
+
+    ours = _displayed(monkeypatch, IPython.display, "display", lambda: glue("ch_key", value, display=display))
+    theirs = _displayed(monkeypatch, myst_glue, "ipy_display",  # bound when myst_nb's module was imported
+                        lambda: myst_glue.glue("ch_key", value, display=display))
+    assert ours == theirs and len(ours) == 1
+    (bundle,), kwargs = ours[0]
+    assert kwargs["metadata"]["scrapbook"]["name"] == "ch_key"
+    assert all(k.startswith("application/papermill.record/") != display for k in bundle)
+
+
+@pytest.mark.parametrize("kwargs, match", [({"name": ""}, "name"), ({"name": 3}, "name"),
+                                           ({"name": "k", "display": "no"}, "display")])
+def test_glue_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        glue(variable=1.0, **kwargs)
+
+
+def test_glue_does_not_import_nbformat():
+    import subprocess
+    import sys
+
+    code = ("import sys; from winit_edu.explore import glue; glue('k', 1.5, display=False); "
+            "print('nbformat' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -9,6 +9,8 @@ Two kinds of widget, for two kinds of reader:
   links the slider to the pictures in the browser (``jslink``), so it
   responds in the HTML book with no kernel at all.
 
+And :func:`glue`, which hands a number a cell computed to the book's text.
+
 A drawing function takes keyword arguments and returns a matplotlib Figure.
 
 Nothing here is kept beyond the widgets themselves: a :func:`live` widget
@@ -203,6 +205,46 @@ def scrubber(draw, name, values, dpi=80, alt=None, **fixed):
     stack = w.Stack(frames, selected_index=0)
     w.jslink((slider, "index"), (stack, "selected_index"))
     return Scrubber(w.VBox([slider, stack]), f"<scrubber over {name}: {', '.join(labels)}>")
+
+
+def glue(name, variable, display=True):
+    """Show ``variable`` and record it under ``name`` for the book's text: ``myst_nb.glue``'s output.
+
+    Jupyter Book's ``glue:text`` role quotes in the text a value that a cell
+    computed, so that no number in the prose is typed by hand. This writes
+    the same display output as ``myst_nb.glue`` (myst-nb 1.x: the value's
+    display data, with ``application/papermill.record/`` before each MIME
+    type when ``display`` is False, and ``{"scrapbook": {"name": name,
+    "mime_prefix": ...}}`` in its metadata; the tests compare the two), without
+    importing ``myst_nb.ext.glue``: that imports nbformat, whose schema
+    checker's import builds a grammar parser (about 1 s in every kernel
+    that glues a value).
+
+    Parameters
+    ----------
+    name : str
+        The key the text quotes.
+    variable : object
+        Anything IPython can display; its display data is what is stored.
+    display : bool, default True
+        Whether the notebook also shows the value.
+
+    Raises
+    ------
+    TypeError
+        If ``name`` is not a non-empty string or ``display`` not a bool.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty string, got {name!r}")
+    if not isinstance(display, bool):
+        raise TypeError(f"display must be True or False, got {display!r}")
+    from IPython.core.formatters import format_display_data
+    from IPython.display import display as ipy_display
+
+    bundle, metadata = format_display_data(variable)
+    prefix = "" if display else "application/papermill.record/"
+    metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}
+    ipy_display({prefix + kind: value for kind, value in bundle.items()}, raw=True, metadata=metadata)
 
 
 def _img_tag(png, alt):
