@@ -168,32 +168,40 @@ def bench_seeds(quick):
 
 
 def bench_flops(quick):
-    print("== achieved arithmetic rate, workload (b)")
-    name, sizes, batch, act = WORKLOADS[1]
-    step = winit_step_fn(sizes, batch, act)
-    pairs = list(zip(sizes[:-1], sizes[1:]))
-    # forward x@W, backward grad_W = x.T@g and grad_x = g@W.T (not for the first layer)
-    flops = sum(2 * batch * a * b for a, b in pairs) * 3 - 2 * batch * sizes[0] * sizes[1]
-    rng = np.random.default_rng(0)
-    mats = []
-    for i, (a, b) in enumerate(pairs):
-        x = rng.standard_normal((batch, a)).astype(np.float32)
-        w = rng.standard_normal((a, b)).astype(np.float32)
-        g = rng.standard_normal((batch, b)).astype(np.float32)
-        mats.append((x, w, g, i > 0))
-
-    def matmuls_only():
-        for x, w, g, back in mats:
-            x @ w
-            x.T @ g
-            if back:
-                g @ w.T
+    print("== achieved arithmetic rate, the matmul-bound workloads (b) and (c), at one thread and at all cores")
+    from threadpoolctl import threadpool_info, threadpool_limits
 
     rounds, inner = (3, 5) if quick else (15, 50)
-    t_step, t_mm, _ = interleaved(step, matmuls_only, rounds, inner)
-    rate, peak = flops / t_step / 1e9, flops / t_mm / 1e9
-    row("flops", name, f"step {rate:.1f} GFLOP/s, numpy matmul alone {peak:.1f} GFLOP/s, "
-        f"{100 * rate / peak:.0f}% of it", ">= 50%", f"{flops / 1e6:.1f} MFLOP per step")
+    cores = os.cpu_count() or 1
+    for name, sizes, batch, act in (WORKLOADS[1:2] if quick else WORKLOADS[1:]):
+        pairs = list(zip(sizes[:-1], sizes[1:]))
+        # forward x@W, backward grad_W = x.T@g and grad_x = g@W.T (not for the first layer)
+        flops = sum(2 * batch * a * b for a, b in pairs) * 3 - 2 * batch * sizes[0] * sizes[1]
+        rng = np.random.default_rng(0)
+        mats = []
+        for i, (a, b) in enumerate(pairs):
+            x = rng.standard_normal((batch, a)).astype(np.float32)
+            w = rng.standard_normal((a, b)).astype(np.float32)
+            g = rng.standard_normal((batch, b)).astype(np.float32)
+            mats.append((x, w, g, i > 0))
+
+        def matmuls_only():
+            for x, w, g, back in mats:
+                x @ w
+                x.T @ g
+                if back:
+                    g @ w.T
+
+        for threads in ([1] if quick else sorted({1, cores})):
+            with threadpool_limits(limits=threads, user_api="blas"):
+                seen = sorted({b["num_threads"] for b in threadpool_info() if b["user_api"] == "blas"})
+                step = winit_step_fn(sizes, batch, act)
+                t_step, t_mm, _ = interleaved(step, matmuls_only, rounds, inner)
+            time.sleep(0.5)  # OpenBLAS's idle threads spin for a while after the last product (see the issue)
+            rate, peak = flops / t_step / 1e9, flops / t_mm / 1e9
+            row("flops", f"{name}, {threads} thread(s)", f"step {rate:.1f} GFLOP/s, numpy matmul alone {peak:.1f} "
+                f"GFLOP/s, {100 * rate / peak:.0f}% of it", ">= 75%",
+                f"{flops / 1e6:.1f} MFLOP per step; BLAS threads seen: {seen}")
 
 
 # ---------------------------------------------------------------- the book
