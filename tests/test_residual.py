@@ -23,12 +23,13 @@ def check_gradients(net, X, y):
     return analytic
 
 
-# Every configuration ResidualMLP allows: norm x branch depth x fixed or learnable scales x activation, two members
-# with different scales, one of them 0 (ReZero's start when learnable). Small and float64: the whole grid takes ~2 s.
+# Every configuration ResidualMLP allows: norm (none, pre-norm, post-norm) x branch depth x fixed or learnable scales
+# x activation, two members with different scales, one of them 0 (ReZero's start when learnable). Small and float64:
+# the whole grid takes ~3 s.
 @pytest.mark.parametrize("activation", ["relu", "tanh", "gelu"])
 @pytest.mark.parametrize("learn", [False, True])
 @pytest.mark.parametrize("depth", [1, 2, 3])
-@pytest.mark.parametrize("norm", [None, "layer"])
+@pytest.mark.parametrize("norm", [None, "layer", "post_layer"])
 def test_backward_matches_finite_differences(activation, depth, norm, learn):
     rng = np.random.default_rng(0)
     net = ResidualMLP(3, 4, 2, 2, activation=activation, branch_depth=depth, norm=norm, seeds=[0, 1],
@@ -81,7 +82,7 @@ def test_he_branches_grow_the_stream_by_1_plus_2_alpha_squared(alpha):
                       branch_init="he_normal", dtype="float32")
     net.forward(X)
     stream_in = net._cache["stream"][0]
-    u, inv, inputs, pre = net._cache["blocks"][0]
+    u, inv, inputs, pre, _ = net._cache["blocks"][0]
     stream_out = stream_in + alpha * pre[-1]
     ratio = np.mean(stream_out.astype(float) ** 2) / np.mean(stream_in.astype(float) ** 2)
     assert abs(ratio / (1 + 2 * alpha ** 2) - 1) < 0.05
@@ -97,7 +98,8 @@ def test_trains_with_train_and_a_per_member_rate():
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(n_blocks=0), ValueError, "n_blocks"),
     (dict(branch_depth=0), ValueError, "branch_depth"),
-    (dict(norm="batch"), ValueError, "norm must be None or 'layer'"),
+    (dict(norm="batch"), ValueError, r"norm must be None, 'layer' \(pre-norm\) or 'post_layer' \(post-norm\)"),
+    (dict(norm="post"), ValueError, "norm must be None, 'layer'"),
     (dict(branch_scale=[1.0, 2.0, 3.0]), ValueError, "branch_scale must be"),
     (dict(branch_scale=float("nan")), ValueError, "branch_scale must be"),
     (dict(activation="swish"), ValueError, "activation must be one of"),
@@ -205,22 +207,25 @@ def reference_stream(net, X, eps):
     W, b, m, f = net.weights, net.biases, net.branch_depth, net.activation.f
     alpha = net.branch_scale[:, None, None]
 
-    def norm(x):
+    def layer_norm(x):
         c = x - x.mean(axis=-1, keepdims=True)
-        return c / np.sqrt((c * c).mean(axis=-1, keepdims=True) + eps) if net.norm == "layer" else x
+        return c / np.sqrt((c * c).mean(axis=-1, keepdims=True) + eps)
 
+    pre = layer_norm if net.norm == "layer" else (lambda x: x)       # N in front of the branches and the read-out
+    post = layer_norm if net.norm == "post_layer" else (lambda x: x)  # LN after the addition
     stream, branches = [X @ W[0] + b[0][:, None, :]], []
     for k in range(net.n_blocks):
-        a = norm(stream[-1])
+        a = pre(stream[-1])
         for j in range(m):
             z = a @ W[1 + k * m + j] + b[1 + k * m + j][:, None, :]
             a = f(z) if j < m - 1 else z
         branches.append(a)
-        stream.append(stream[-1] + alpha * a)
-    return stream, branches, norm(stream[-1]) @ W[-1] + b[-1][:, None, :]
+        stream.append(post(stream[-1] + alpha * a))
+    return stream, branches, pre(stream[-1]) @ W[-1] + b[-1][:, None, :]
 
 
-@pytest.mark.parametrize("norm, eps", [(None, 1e-5), ("layer", 1e-5), ("layer", 0.0)])
+@pytest.mark.parametrize("norm, eps", [(None, 1e-5), ("layer", 1e-5), ("layer", 0.0), ("post_layer", 1e-5),
+                                       ("post_layer", 0.0)])
 def test_trace_is_the_stream_of_the_equations_and_of_forward(norm, eps):
     X = np.random.default_rng(3).standard_normal((7, 3))
     net = ResidualMLP(3, 6, 4, 2, activation="tanh", branch_depth=3, norm=norm, norm_eps=eps, seeds=[0, 1, 2],
@@ -233,6 +238,8 @@ def test_trace_is_the_stream_of_the_equations_and_of_forward(norm, eps):
     for ours, ref in zip(t.stream + t.branch_outputs + [t.output], stream + branches + [logits]):
         assert ours.shape == (3, 7, ref.shape[-1])
         np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
+    if norm == "post_layer":
+        return
     for k in range(4):                                                      # x_(k+1) = x_k + alpha F_k, exactly
         np.testing.assert_array_equal(t.stream[k + 1], t.stream[k] + net.branch_scale[:, None, None] * t.branch_outputs[k])
 
@@ -407,11 +414,50 @@ def test_residual_bias_init_gets_each_layers_fan_in():
     assert seen == [((8,), 5)] + [((8,), 8)] * 4 + [((3,), 8)]
 
 
-def test_residual_predict_is_forward_to_the_bit_and_keeps_nothing():
+@pytest.mark.parametrize("norm", [None, "layer", "post_layer"])
+def test_residual_predict_is_forward_to_the_bit_and_keeps_nothing(norm):
     X = np.random.default_rng(0).normal(size=(40, 5))
-    net = ResidualMLP(5, 8, 3, 2, seeds=[0, 1], norm="layer", learn_branch_scale=True, branch_scale=0.5)
+    net = ResidualMLP(5, 8, 3, 2, seeds=[0, 1], norm=norm, learn_branch_scale=True, branch_scale=0.5)
     net.forward(X[:4])
     cache = net._cache
     out = net.predict(X)
     assert net._cache is cache                                      # backward still sees the last forward
     np.testing.assert_array_equal(out, net.forward(X))
+
+
+# ---- post-norm ----
+
+@pytest.mark.parametrize("eps", [1e-5, 0.0, 0.5])
+def test_post_norm_stream_is_normalized_after_every_block(eps):
+    # x_(k+1) = LN(s_k): per example, mean 0 and mean square var(s_k) / (var(s_k) + eps), so exactly 1 when eps = 0;
+    # x_0, the embedding, is not normalized. A loud embedding (std 3) and a quiet one (std 0.01) show eps's share.
+    X = np.random.default_rng(6).standard_normal((9, 5))
+    for std in (3.0, 0.01):
+        net = ResidualMLP(5, 16, 4, 3, activation="tanh", norm="post_layer", norm_eps=eps, seeds=[0, 1],
+                          weight_init=get_initializer("normal", std=std), branch_init="lecun_normal",
+                          bias_init=get_initializer("normal", std=0.1))
+        t = net.trace(X)
+        assert np.abs(t.stream[0].mean(axis=-1)).max() > 1e-3                 # the embedding: not centred
+        for k in range(net.n_blocks):
+            x = t.stream[k + 1]
+            s = t.stream[k] + net.branch_scale[:, None, None] * t.branch_outputs[k]   # the sum the block normalizes
+            var = s.var(axis=-1)
+            np.testing.assert_allclose(x.mean(axis=-1), 0.0, atol=1e-14)
+            np.testing.assert_allclose((x * x).mean(axis=-1), var / (var + eps), rtol=1e-12)
+            if eps == 0.0:
+                np.testing.assert_allclose((x * x).mean(axis=-1), 1.0, rtol=1e-12)
+        np.testing.assert_allclose(t.output, t.stream[-1] @ net.weights[-1] + net.biases[-1][:, None, :],
+                                   rtol=1e-12, atol=1e-14)                      # no second LN before the read-out
+
+
+def test_post_norm_members_and_concatenate_keep_the_placement():
+    X = np.random.default_rng(7).standard_normal((4, 3))
+    net = ResidualMLP(3, 6, 3, 2, norm="post_layer", seeds=[0, 1], learn_branch_scale=True, branch_scale=0.5)
+    out = net.forward(X)
+    single = net.member(1)
+    assert single.norm == "post_layer"
+    np.testing.assert_allclose(single.forward(X), out[1:], rtol=1e-12, atol=1e-12)
+    joined = ResidualMLP.concatenate([net.member(0), single])
+    np.testing.assert_allclose(joined.forward(X), out, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="nets must agree"):
+        ResidualMLP.concatenate([net, ResidualMLP(3, 6, 3, 2, norm="layer", seeds=[2, 3])])

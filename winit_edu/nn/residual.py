@@ -7,8 +7,16 @@ The stack is the one the residual chapters of the book analyse::
     output  = N(x_K) W_out + b_out                            (linear read-out, logits)
 
 with ``N`` the identity, or layer normalization (``norm="layer"``: the
-"pre-norm" placement of modern transformers), and each branch ``F_k`` a small
-MLP of ``m = branch_depth`` linear layers with the nonlinearity between them::
+"pre-norm" placement of modern transformers). With ``norm="post_layer"`` the
+layer normalization moves after the addition, the "post-norm" placement of
+the original transformer::
+
+    x_{k+1} = LN(x_k + alpha_k * F_k(x_k)),  output = x_K W_out + b_out
+
+(the branch reads the stream itself, the read-out reads ``x_K``, already
+normalized, and the embedding ``x_0`` is not normalized). Each branch ``F_k``
+is a small MLP of ``m = branch_depth`` linear layers with the nonlinearity
+between them::
 
     F(u) = W_m f( ... f(u W_1 + b_1) ... ) + b_m
 
@@ -61,7 +69,8 @@ class ResidualTrace:
         stream after every block.
     branch_outputs : list of K (S, B, n) arrays
         ``F_k(N(x_k))``, what branch ``k`` computes before the branch scale:
-        ``stream[k + 1] = stream[k] + branch_scales[k][:, None, None] * branch_outputs[k]``.
+        ``stream[k + 1] = stream[k] + branch_scales[k][:, None, None] * branch_outputs[k]``
+        (with ``norm="post_layer"``, the layer normalization of that sum).
     branch_scales : list of K (S,) arrays
         ``alpha_k``, the scale every block used in this pass (copies).
     output : (S, B, n_out) array
@@ -114,17 +123,24 @@ class ResidualMLP:
         started at ``branch_scale``, listed by :meth:`parameters` after the
         weights and biases, and trained by :func:`~winit_edu.training.train`
         like them. ``branch_scale=0.0`` with it is ReZero (Bachlechner et al.
-        2020): every block starts as the identity, the branch weights get a
-        zero gradient at the first step, but each ``alpha_k`` gets
-        ``dL/dalpha_k = sum(dL/dx_{k+1} * F_k(N(x_k)))``, not zero as long as
-        the branch computes something (so not with ``last_init="zeros"``:
+        2020): every block starts as the identity (with post-norm, as the
+        normalization), the branch weights get a zero gradient at the first
+        step, but each ``alpha_k`` gets
+        ``dL/dalpha_k = sum(dL/dx_{k+1} * F_k(N(x_k)))`` (with post-norm,
+        ``dL/ds_k`` in place of ``dL/dx_{k+1}``, ``s_k`` the sum before its
+        normalization), not zero as long as the branch computes something
+        (so not with ``last_init="zeros"``:
         then both factors are zero and neither ever moves). One value, or one
         per member: members with False keep their ``alpha`` (their
         ``alphas`` get a zero gradient), so fixed and learnable scales can
         train in one run (:meth:`concatenate` joins them that way).
-    norm : {None, "layer"}, default None
-        Layer normalization (no learnable gain or bias) at the input of every
-        branch and before the read-out.
+    norm : {None, "layer", "post_layer"}, default None
+        Layer normalization (no learnable gain or bias). ``"layer"`` (pre-norm)
+        puts it at the input of every branch and before the read-out;
+        ``"post_layer"`` (post-norm) after every block's addition,
+        ``x_{k+1} = LN(x_k + alpha_k F_k(x_k))``, and nowhere else (the
+        branches read the stream, the read-out reads ``x_K``, and the
+        embedding ``x_0`` is not normalized).
     norm_eps : float, default 1e-5
         The ``epsilon`` of the layer normalization, ``(x - mean) / sqrt(var + eps)``
         (GPT-2's and PyTorch's default); ``0.0`` is the exact scale-free map.
@@ -144,8 +160,8 @@ class ResidualMLP:
         For bad sizes, seeds, initializer or activation names, a
         ``branch_scale`` or ``learn_branch_scale`` of the wrong length or type
         (``learn_branch_scale`` takes True or False only), a ``branch_scale``
-        that is not finite, an unknown ``norm`` or a negative or non-finite
-        ``norm_eps``.
+        that is not finite, a ``norm`` other than None, ``"layer"`` and
+        ``"post_layer"``, or a negative or non-finite ``norm_eps``.
 
     Attributes
     ----------
@@ -194,8 +210,8 @@ class ResidualMLP:
         self.branch_depth = check_int(branch_depth, name="branch_depth", min_value=1)
         self.sizes = [n_in, width, n_out]
         self.activation = get_activation(activation)
-        if norm not in (None, "layer"):
-            raise ValueError(f"norm must be None or 'layer', got {norm!r}")
+        if norm not in (None, "layer", "post_layer"):
+            raise ValueError(f"norm must be None, 'layer' (pre-norm) or 'post_layer' (post-norm), got {norm!r}")
         self.norm = norm
         self.norm_eps = check_real(norm_eps, name="norm_eps", min_value=0.0)
         self.seeds = _seeds(seeds)
@@ -428,13 +444,14 @@ class ResidualMLP:
         if X.ndim not in (2, 3) or X.shape[-1] != n_in or (X.ndim == 3 and X.shape[0] != S) or X.shape[-2] == 0:
             raise ValueError(f"X must have shape (batch, {n_in}) or ({S}, batch, {n_in}), got {X.shape}")
         f = self.activation
+        pre_norm, post_norm = self.norm == "layer", self.norm == "post_layer"
         cache = {"X": X, "stream": [], "blocks": []}
         with np.errstate(over="ignore", invalid="ignore"):
             x = X @ self.weights[0] + self.biases[0][:, None, :]
             for k in range(self.n_blocks):
                 if keep:
                     cache["stream"].append(x)
-                u, inv = _layer_norm(x, eps=self.norm_eps) if self.norm else (x, None)
+                u, inv = _layer_norm(x, eps=self.norm_eps) if pre_norm else (x, None)
                 inputs, pre = [], []
                 a = u
                 for j, l in enumerate(self._block_layers(k)):
@@ -443,11 +460,14 @@ class ResidualMLP:
                     pre.append(z)
                     if j < self.branch_depth - 1:
                         a = f.f(z)
-                if keep:
-                    cache["blocks"].append((u, inv, inputs, pre))
                 x = x + self._alpha(k) * pre[-1]
+                inv_post = None
+                if post_norm:  # x_{k+1} = LN(x_k + alpha_k F_k(x_k)); backward needs 1/sqrt(var + eps)
+                    x, inv_post = _layer_norm(x, eps=self.norm_eps)
+                if keep:
+                    cache["blocks"].append((u, inv, inputs, pre, inv_post))
             cache["last"] = x  # x_K, the stream after the last block
-            u, inv = _layer_norm(x, eps=self.norm_eps) if self.norm else (x, None)
+            u, inv = _layer_norm(x, eps=self.norm_eps) if pre_norm else (x, None)
             cache["read_out"] = (u, inv)
             out = u @ self.weights[-1] + self.biases[-1][:, None, :]
         if keep:
@@ -467,7 +487,8 @@ class ResidualMLP:
         With learnable scales, ``dL/dalpha_k`` lands in ``grad_alphas``
         (and :meth:`gradients`): the sum over examples and units of
         ``dL/dx_{k+1} * F_k(N(x_k))``, per member (zero for a member whose
-        scales are fixed).
+        scales are fixed); with ``norm="post_layer"``, ``dL/ds_k * F_k(x_k)``
+        with ``s_k = x_k + alpha_k F_k(x_k)`` the sum that the block normalizes.
 
         Raises
         ------
@@ -490,13 +511,16 @@ class ResidualMLP:
         with np.errstate(over="ignore", invalid="ignore"):
             grad_w[-1], grad_b[-1] = u.mT @ g, _sum_over_batch(g)
             g_x = g @ self.weights[-1].mT
-            if self.norm:
+            if self.norm == "layer":
                 g_x = _layer_norm_backward(g_x, u, inv)
             grad_stream = [None] * self.n_blocks
             for k in range(self.n_blocks - 1, -1, -1):
-                u, inv, inputs, pre = c["blocks"][k]
-                g_z = self._alpha(k) * g_x  # x_{k+1} = x_k + alpha_k * F_k(N(x_k)); g_x is dL/dx_{k+1}
-                if self.alphas:  # dL/dalpha_k = sum over examples and units of dL/dx_{k+1} * F_k(N(x_k))
+                u, inv, inputs, pre, inv_post = c["blocks"][k]
+                if inv_post is not None:  # post-norm: x_{k+1} = LN(s), s = x_k + alpha_k F_k(x_k); x_{k+1} is z_hat
+                    x_next = c["stream"][k + 1] if k + 1 < self.n_blocks else c["last"]
+                    g_x = _layer_norm_backward(g_x, x_next, inv_post)  # now dL/ds
+                g_z = self._alpha(k) * g_x  # x_{k+1} = x_k + alpha_k * F_k(N(x_k)); g_x is dL/dx_{k+1} (dL/ds)
+                if self.alphas:  # dL/dalpha_k = sum over examples and units of dL/dx_{k+1} (dL/ds) * F_k(N(x_k))
                     grad = (g_x * pre[-1]).sum(axis=(1, 2))
                     grad_alpha[k] = np.where(self.learn_branch_scale, grad, 0).astype(self.dtype, copy=False)
                 layers = list(self._block_layers(k))
@@ -505,7 +529,7 @@ class ResidualMLP:
                     grad_w[l], grad_b[l] = inputs[j].mT @ g_z, _sum_over_batch(g_z)
                     g_a = g_z @ self.weights[l].mT
                     g_z = g_a * f.df(pre[j - 1], inputs[j]) if j > 0 else g_a  # inputs[j] = f(pre[j - 1])
-                g_branch = _layer_norm_backward(g_z, u, inv) if self.norm else g_z
+                g_branch = _layer_norm_backward(g_z, u, inv) if inv is not None else g_z
                 g_x = g_x + g_branch
                 grad_stream[k] = g_x
             grad_w[0], grad_b[0] = c["X"].mT @ g_x, _sum_over_batch(g_x)  # a shared (B, n_in) X broadcasts
@@ -552,7 +576,7 @@ class ResidualMLP:
         out = self.forward(X, training=training)
         c = self._cache
         t = ResidualTrace(stream=c["stream"] + [c["last"]], output=out,
-                          branch_outputs=[pre[-1] for _, _, _, pre in c["blocks"]],
+                          branch_outputs=[block[3][-1] for block in c["blocks"]],
                           branch_scales=[self._alpha(k)[:, 0, 0].copy() for k in range(self.n_blocks)])
         if grad_output is None and labels is not None:
             _, grad_output = get_loss(loss)(out, labels)
