@@ -2,7 +2,11 @@
 by simulation; among them, from its section on other recipes, that the last branch's gradient falls like
 1/sqrt(q_K) in a pre-norm stack (and not with GPT-2's scaling), that q.k is a sum of size sqrt(d) for independent
 and d for correlated vectors (muP's 1/d attention), that a branch multiplier equals the same factor in the initial
-scale at step 0 but not under Adam unless the rates get it too, and DeepNet's constants.
+scale at step 0 but not under Adam unless the rates get it too, and DeepNet's constants; and, for the post-norm
+placement (ResidualMLP(norm="post_layer")), that its stream has mean square 1 and every branch the share v / (1 + v),
+that one block multiplies the squared gradient by 1 / (1 + v) along the skip connection and by (1 + b) / (1 + v) in
+all (eq. (eq-ch20-post-grad), in numpy written out), that its last block's gradient does not depend on depth, and
+the pre-norm profile of eq. (eq-ch20-pre-grad).
 
 The helpers repeat the notebook's (book/20_transformer_recipe.ipynb): a pre-norm ResidualMLP with
 GPT-2's tanh-GELU, the residual stream written out, and eq. (eq-ch20-increment) summed over the branches.
@@ -31,10 +35,10 @@ def gelu_tanh_df(z, h):
 GELU = wi.Activation("gelu_tanh", gelu_tanh, gelu_tanh_df)
 
 
-def stack(width, K, seeds, s_in=SIGMA, s_last=None, dtype="float64", **kwargs):
+def stack(width, K, seeds, s_in=SIGMA, s_last=None, dtype="float64", norm="layer", **kwargs):
     normal = wi.get_initializer("normal", std=s_in)
     last = normal if s_last is None else wi.get_initializer("normal", std=s_last)
-    return wi.ResidualMLP(64, width, K, 64, activation=GELU, norm="layer", weight_init=normal, last_init=last,
+    return wi.ResidualMLP(64, width, K, 64, activation=GELU, norm=norm, weight_init=normal, last_init=last,
                           seeds=seeds, dtype=dtype, **kwargs)
 
 
@@ -64,6 +68,10 @@ def mean_square(stream):
 
 def G(q):
     return wi.theory.gaussian_expectation(lambda z: gelu_tanh(z) ** 2, q)
+
+
+def D(q):
+    return wi.theory.gaussian_expectation(lambda z: gelu_tanh_df(z, None) ** 2, q)
 
 
 def predicted_stream(K, width, hidden, s_in, s_last, q0, eps=EPS):
@@ -272,3 +280,95 @@ def test_deepnet_constants(N):
     alpha, beta = (2 * N) ** 0.25, (8 * N) ** -0.25
     assert math.isclose(alpha**4, 2 * N) and math.isclose(beta**-4, 8 * N)
     assert math.isclose(beta**2, 0.5 / math.sqrt(2 * N))      # half of GPT-2's (2N)^(-1/2)
+
+
+# ---- post-norm: x_(k+1) = LN(x_k + F_k(x_k)) ----
+
+def layer_norm_backward(g, x_hat, inv_std):
+    return inv_std * (g - g.mean(axis=-1, keepdims=True) - x_hat * (g * x_hat).mean(axis=-1, keepdims=True))
+
+
+@pytest.mark.parametrize("f, df, chi, G_f, D_f", [
+    (gelu_tanh, gelu_tanh_df, 1.0, G, D),                                   # LeCun's weights: v = 0.43, b = 0.46
+    (gelu_tanh, gelu_tanh_df, 0.1, G, D),                                   # quiet branches
+    (lambda z: np.maximum(z, 0), lambda z, h: (z > 0) * 1.0, 2.0,           # ReLU, He's weights: b = v = 2
+     lambda q: q / 2, lambda q: 0.5),
+])
+def test_one_post_norm_block_divides_the_gradient_and_its_branch_gives_it_back(f, df, chi, G_f, D_f):
+    # eq. (eq-ch20-post-grad), written out in numpy for one block of width d = n_h = 256: x of mean square 1 (the
+    # output of a LayerNorm), s = x + f(x W1) W2, y = LN(s); an upstream gradient g that has no mean and no component
+    # along y (as one that comes out of the next block's LayerNorm). |dL/ds|^2 / |g|^2 = 1 / (1 + v) and
+    # |dL/dx|^2 / |g|^2 = (1 + b) / (1 + v), v = chi^2 G(chi), b = chi^2 D(chi) (n_h s2^2 = d s1^2 = chi);
+    # 40 draws of 16 tokens, within 4 standard errors plus 4 v / d (the terms of order v / d the formula drops).
+    rng = np.random.default_rng(12)
+    d, v, b = 256, chi * G_f(chi), chi * chi * D_f(chi)
+    skip, whole = [], []
+    for _ in range(40):
+        x = layer_norm(rng.standard_normal((16, d)), eps=0.0)
+        W1, W2 = rng.standard_normal((2, d, d)) * math.sqrt(chi / d)
+        z = x @ W1
+        s = x + f(z) @ W2
+        inv = 1 / np.sqrt(s.var(axis=-1, keepdims=True) + EPS)
+        y = (s - s.mean(axis=-1, keepdims=True)) * inv
+        g = rng.standard_normal((16, d))
+        g = g - g.mean(axis=-1, keepdims=True)
+        g = g - y * (g * y).sum(axis=-1, keepdims=True) / (y * y).sum(axis=-1, keepdims=True)
+        g_s = layer_norm_backward(g, y, inv)
+        g_x = g_s + ((g_s @ W2.T) * df(z, f(z))) @ W1.T
+        skip.append(np.sum(g_s**2) / np.sum(g**2))
+        whole.append(np.sum(g_x**2) / np.sum(g**2))
+    for m, pred in ((np.array(skip), 1 / (1 + v)), (np.array(whole), (1 + b) / (1 + v))):
+        assert abs(m.mean() - pred) < 4 * m.std(ddof=1) / math.sqrt(m.size) + 4 * v / d, (m.mean(), pred)
+
+
+def test_relu_and_linear_branches_give_back_what_the_layer_norm_takes():
+    # b = v: G(q) = q / 2 and D(q) = 1 / 2 for the ReLU, G(q) = q and D(q) = 1 for the identity
+    relu = lambda z: np.maximum(z, 0)                                           # noqa: E731
+    for q in (0.5, 1.0, 2.0):
+        assert math.isclose(wi.theory.gaussian_expectation(lambda z: relu(z) ** 2, q), q / 2, rel_tol=1e-6)
+        assert math.isclose(wi.theory.gaussian_expectation(lambda z: (z > 0) * 1.0, q), 0.5, rel_tol=1e-3)
+        assert math.isclose(wi.theory.gaussian_expectation(lambda z: z * z, q), q, rel_tol=1e-6)
+
+
+def test_post_norm_stream_has_mean_square_one_and_every_branch_the_same_share():
+    width, K = 128, 16
+    net = wi.ResidualMLP(64, width, K, 64, activation=GELU, norm="post_layer", weight_init="lecun_normal",
+                         seeds=range(4), dtype="float32")
+    t = net.trace(TOKENS)
+    q = mean_square(t.stream)
+    assert np.all(np.abs(q[:, 1:] - 1) < 1e-3) and np.all(q[:, 0] < 0.05)     # the embedding: 1/64
+    share = np.mean([np.sum(t.branch_outputs[k].astype(float) ** 2) /
+                     np.sum((t.stream[k] + t.branch_outputs[k]).astype(float) ** 2) for k in range(1, K)])
+    v = G(1.0)
+    assert abs(share / (v / (1 + v)) - 1) < 0.1
+
+
+def test_post_norm_last_gradient_does_not_depend_on_depth():
+    # post-norm: the read-out reads x_K of mean square 1 at any K; pre-norm, the same weights: sqrt((1 + v) / q_K)
+    # times larger (its read-out's LayerNorm divides by the stream's rms)
+    labels = np.arange(len(TOKENS)) % 64
+    width, seeds, v = 96, [5, 6, 7, 8], 96 * SIGMA**2 * G(96 * SIGMA**2)
+    last = {}
+    for K in (4, 32):
+        post = stack(width, K, seeds, norm="post_layer", dtype="float32").trace(TOKENS, labels=labels)
+        pre = stack(width, K, seeds, dtype="float32").trace(TOKENS, labels=labels)
+        last[K] = np.sqrt(np.sum(post.grad_weights[-2].astype(float) ** 2, axis=(1, 2))).mean()
+        pre_last = np.sqrt(np.sum(pre.grad_weights[-2].astype(float) ** 2, axis=(1, 2))).mean()
+        q_K = mean_square(pre.stream)[:, -1].mean()
+        assert abs(pre_last / last[K] / math.sqrt((1 + v) / (q_K + EPS)) - 1) < 0.1
+    assert abs(last[32] / last[4] - 1) < 0.1
+
+
+def test_pre_norm_gradient_grows_toward_the_input_as_eq_pre_grad_says():
+    # eq. (eq-ch20-pre-grad): |g_k|^2 = |g_(k+1)|^2 (1 + b_k / (q_k + eps)), b_k = s^2 d * d s^2 r_k D(d s^2 r_k)
+    labels = np.arange(len(TOKENS)) % 64
+    width, K = 128, 24
+    t = stack(width, K, range(4), dtype="float32").trace(TOKENS, labels=labels)
+    g2 = np.array([np.sum(g.astype(float) ** 2, axis=(1, 2)) for g in t.grad_stream])    # (K, seeds)
+    q = predicted_stream(K, width, width, SIGMA, SIGMA, SIGMA**2)
+    r = q / (q + EPS)
+    chi = width * SIGMA**2
+    factor = np.array([1 + chi * r_k * chi * D(chi * r_k) / (q_k + EPS) for q_k, r_k in zip(q, r)])
+    measured = np.sqrt(g2[1] / g2[K - 1]).mean()
+    predicted = math.sqrt(np.prod(factor[1:K - 1]))
+    assert predicted > 2 and abs(measured / predicted - 1) < 0.1
