@@ -309,10 +309,10 @@ def test_glue_writes_what_myst_nb_glue_writes(monkeypatch, value, display):
     assert all(k.startswith("application/papermill.record/") != display for k in bundle)
 
 
-@pytest.mark.parametrize("kwargs, match", [({"name": ""}, "name"), ({"name": 3}, "name"),
-                                           ({"name": "k", "display": "no"}, "display")])
-def test_glue_rejects_bad_arguments(kwargs, match):
-    with pytest.raises(TypeError, match=match):
+@pytest.mark.parametrize("kwargs, error, match", [({"name": ""}, ValueError, "name"), ({"name": 3}, TypeError, "name"),
+                                                  ({"name": "k", "display": "no"}, TypeError, "display")])
+def test_glue_rejects_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
         glue(variable=1.0, **kwargs)
 
 

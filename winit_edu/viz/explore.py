@@ -232,10 +232,14 @@ def glue(name, variable, display=True):
     Raises
     ------
     TypeError
-        If ``name`` is not a non-empty string or ``display`` not a bool.
+        If ``name`` is not a string or ``display`` not a bool.
+    ValueError
+        If ``name`` is empty.
     """
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"name must be a non-empty string, got {name!r}")
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string (the key the text quotes), got {type(name).__name__}")
+    if not name:
+        raise ValueError("name must not be empty: it is the key the text quotes")
     if not isinstance(display, bool):
         raise TypeError(f"display must be True or False, got {display!r}")
     from IPython.core.formatters import format_display_data
