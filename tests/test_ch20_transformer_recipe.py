@@ -360,7 +360,8 @@ def test_post_norm_last_gradient_does_not_depend_on_depth():
 
 
 def test_pre_norm_gradient_grows_toward_the_input_as_eq_pre_grad_says():
-    # eq. (eq-ch20-pre-grad): |g_k|^2 = |g_(k+1)|^2 (1 + b_k / (q_k + eps)), b_k = s^2 d * d s^2 r_k D(d s^2 r_k)
+    # eq. (eq-ch20-pre-grad): |g_k|^2 = |g_(k+1)|^2 (1 + b_k / (q_k + eps)), b_k = s^2 d * d s^2 D(d s^2 r_k): r_k
+    # enters only the slopes' argument (the LayerNorm in front of the branch contributes the 1 / (q_k + eps))
     labels = np.arange(len(TOKENS)) % 64
     width, K = 128, 24
     t = stack(width, K, range(4), dtype="float32").trace(TOKENS, labels=labels)
@@ -368,7 +369,28 @@ def test_pre_norm_gradient_grows_toward_the_input_as_eq_pre_grad_says():
     q = predicted_stream(K, width, width, SIGMA, SIGMA, SIGMA**2)
     r = q / (q + EPS)
     chi = width * SIGMA**2
-    factor = np.array([1 + chi * r_k * chi * D(chi * r_k) / (q_k + EPS) for q_k, r_k in zip(q, r)])
+    factor = np.array([1 + chi * chi * D(chi * r_k) / (q_k + EPS) for q_k, r_k in zip(q, r)])
     measured = np.sqrt(g2[1] / g2[K - 1]).mean()
     predicted = math.sqrt(np.prod(factor[1:K - 1]))
     assert predicted > 2 and abs(measured / predicted - 1) < 0.1
+
+
+@pytest.mark.parametrize("name", ["gelu_tanh", "relu", "tanh", "sigmoid", "silu", "selu"])
+def test_branch_gives_back_at_least_v_minus_the_activations_mean(name):
+    # Gaussian Poincare inequality: Var f(sqrt(q) xi) <= q E f'(sqrt(q) xi)^2, so with n_h s_2^2 = 1 and d s_1^2 = q,
+    # b = q D(q) >= v - (E f)^2, v = G(q); b >= v for the GELU, the ReLU and odd activations (tanh), b < v for the
+    # sigmoid (its mean 1/2), whose post-norm stack therefore loses its gradient geometrically toward the input
+    act = GELU if name == "gelu_tanh" else wi.get_activation(name)
+    E = wi.theory.gaussian_expectation
+    eps_fd = 1e-5
+    slope = lambda z: (act.f(z + eps_fd) - act.f(z - eps_fd)) / (2 * eps_fd)     # noqa: E731
+    for q in (0.1, 0.5, 1.0, 2.0, 4.0):
+        v, b, mean = E(lambda z: act.f(z) ** 2, q), q * E(lambda z: slope(z) ** 2, q), E(act.f, q)
+        assert b >= v - mean**2 - 1e-6, (name, q, v, b, mean)
+        if name in ("gelu_tanh", "relu", "tanh"):
+            assert b >= v - 1e-6, (name, q, v, b)
+        if name == "sigmoid":
+            assert b < v
+    if name == "sigmoid":                                       # the chapter's numbers: v = 0.293, b = 0.045 at q = 1
+        v, b = E(lambda z: act.f(z) ** 2, 1.0), E(lambda z: slope(z) ** 2, 1.0)
+        assert abs(v - 0.2934) < 1e-3 and abs(b - 0.0448) < 1e-3 and abs((1 + b) / (1 + v) - 0.808) < 1e-3
