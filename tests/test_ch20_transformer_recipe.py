@@ -5,8 +5,9 @@ and d for correlated vectors (muP's 1/d attention), that a branch multiplier equ
 scale at step 0 but not under Adam unless the rates get it too, and DeepNet's constants; and, for the post-norm
 placement (ResidualMLP(norm="post_layer")), that its stream has mean square 1 and every branch the share v / (1 + v),
 that one block multiplies the squared gradient by 1 / (1 + v) along the skip connection and by (1 + b) / (1 + v) in
-all (eq. (eq-ch20-post-grad), in numpy written out), that its last block's gradient does not depend on depth, and
-the pre-norm profile of eq. (eq-ch20-pre-grad).
+all (eq. (eq-ch20-post-grad), in numpy written out), that b >= v - sigma_2^2 n_h (E f)^2 (the Gaussian Poincare
+inequality: b >= v for the GELU, the ReLU and odd activations, b < v for the sigmoid), that its last block's
+gradient does not depend on depth, and the pre-norm profile of eq. (eq-ch20-pre-grad).
 
 The helpers repeat the notebook's (book/20_transformer_recipe.ipynb): a pre-norm ResidualMLP with
 GPT-2's tanh-GELU, the residual stream written out, and eq. (eq-ch20-increment) summed over the branches.
