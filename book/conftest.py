@@ -11,8 +11,8 @@ A variable you set yourself is kept; with one worker (``-n 0`` or ``-n 1``) noth
 
 The stored outputs do not depend on the thread count: nbval compares only outputs that
 cannot depend on the BLAS's rounding order (README, "How outputs are stored and checked"),
-and CI re-runs every notebook with one thread under a second BLAS code path (and numpy's
-baseline SIMD code) to prove it.
+and CI re-runs every notebook with one thread under two other BLAS code paths and numpy
+SIMD levels to prove it.
 
 With several workers the kernels also *start* one at a time. jupyter_client chooses a
 kernel's ports by opening and closing sockets on free ports, and the kernel binds them a
