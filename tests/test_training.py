@@ -328,6 +328,42 @@ def test_stop_when_every_member_diverges(xor):
     assert len(hist.report().splitlines()) == 2
 
 
+def test_an_evaluation_that_fails_after_the_last_update_is_a_divergence(xor):
+    # One full-batch step with an enormous rate: the only minibatch loss (before the update) is
+    # finite, the evaluation after the update is not. The member diverged at step 1, in the
+    # History and as an error, with the layer where the full pass stopped being finite.
+    X, y = xor
+    kw = dict(lr=1e30, epochs=1, batch_size=len(X))
+    hist = train(MLP([2, 8, 2], activation="relu", seeds=[0, 1], dtype="float32"), X, y, on_divergence="stop", **kw)
+    assert np.isfinite(hist.step_loss).all()
+    np.testing.assert_array_equal(hist.eval_steps, [0, 1])
+    assert not np.isfinite(hist.train_loss[1]).any()
+    np.testing.assert_array_equal(hist.diverged_step, [1, 1])
+    assert (hist.diverged_layer >= 1).all() and all(hist.diverged_quantity)
+    with pytest.raises(TrainingDiverged, match="non-finite loss on the full training data at step 1, first non-finite") as err:
+        train(MLP([2, 8, 2], activation="relu", seeds=[0, 1], dtype="float32"), X, y, **kw)
+    assert (err.value.step, err.value.data) == (1, "training data")
+
+
+def test_a_validation_set_the_network_cannot_pass_is_a_divergence_and_freezes_the_member(xor):
+    # Finite validation inputs at float32's limit overflow in the first layer: every member
+    # diverged at step 0 (the evaluation of the untrained network) and is never updated.
+    X, y = xor
+    net = MLP([2, 8, 2], activation="relu", weight_init=get_initializer("normal", std=10.0), seeds=[0, 1],
+              dtype="float32")
+    start = [p.copy() for p in net.parameters()]
+    X_val, y_val = np.full((10, 2), 3e38, dtype=np.float32), y[:10]
+    hist = train(net, X, y, X_val=X_val, y_val=y_val, lr=0.1, epochs=2, batch_size=20, on_divergence="stop")
+    np.testing.assert_array_equal(hist.diverged_step, [0, 0])
+    np.testing.assert_array_equal(hist.diverged_layer, [1, 1])
+    assert hist.diverged_quantity == ["pre-activations"] * 2
+    assert np.isnan(hist.step_loss).all()
+    for a, b in zip(start, net.parameters()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(TrainingDiverged, match="on the full validation data at step 0, first non-finite values in layer 1"):
+        train(net, X, y, X_val=X_val, y_val=y_val, lr=0.1, epochs=2, batch_size=20)
+
+
 def test_report_when_nothing_diverged(xor):
     X, y = xor
     hist = train(MLP([2, 4, 2], seeds=[0, 1]), X, y, epochs=1, batch_size=50)

@@ -11,7 +11,9 @@ update. Three things make it fit for experiments:
   :meth:`MLP.concatenate <winit_edu.network.MLP.concatenate>`, in how they
   were initialized, so a sweep over one architecture is one vectorized run;
 * a member whose loss becomes inf or nan is *detected* at the step it
-  happens, with the first layer where the forward pass stopped being finite.
+  happens, with the first layer where the forward pass stopped being finite,
+  whether on a minibatch or in an evaluation of the full data (which can
+  fail where the minibatches did not, for instance after the last update).
   By default :class:`TrainingDiverged` is raised; with
   ``on_divergence="stop"`` that member is frozen, its later losses are nan,
   and :attr:`History.diverged_step` says when it failed, so a plot can show
@@ -58,14 +60,21 @@ class TrainingDiverged(FloatingPointError):
         Which of them: ``"weights"``, ``"biases"``, ``"norm gains"``,
         ``"norm biases"``, ``"pre-activations"``, ``"running means"``,
         ``"running variances"``, or ``"loss"``.
+    data : str
+        Where the loss was not finite: ``"minibatch"`` (the training step's
+        batch), or ``"training data"`` or ``"validation data"`` (an
+        evaluation of the full data at that step, which can fail where the
+        minibatches did not: after the last update, or on examples no
+        minibatch has met since the parameters grew).
     """
 
-    def __init__(self, seed, step, layer, quantity):
-        self.seed, self.step, self.layer, self.quantity = seed, step, layer, quantity
+    def __init__(self, seed, step, layer, quantity, data="minibatch"):
+        self.seed, self.step, self.layer, self.quantity, self.data = seed, step, layer, quantity, data
         where = (f"first non-finite values in layer {layer} ({quantity})" if layer > 0
                  else "although the outputs are finite (logits beyond the float range)")
+        on = "" if data == "minibatch" else f" on the full {data}"
         super().__init__(
-            f"training diverged: seed {seed} produced a non-finite loss at step {step}, {where}; lower the "
+            f"training diverged: seed {seed} produced a non-finite loss{on} at step {step}, {where}; lower the "
             "learning rate or the initial scale, or pass on_divergence='stop' to record it")
 
 
@@ -101,7 +110,9 @@ class History:
         (accuracy is nan for squared error without class labels; validation
         arrays are empty without validation data).
     diverged_step : (S,) int array
-        Step at which each member diverged, -1 if it did not.
+        Step at which each member diverged, -1 if it did not: the first
+        step whose minibatch loss, or whose evaluated training or
+        validation loss, was inf or nan. A member is frozen from then on.
     diverged_layer : (S,) int array
         First layer (counted from 1, as in the plots) whose weights, biases,
         normalization parameters, pre-activations or running statistics were
@@ -359,7 +370,10 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         Evaluate on the full data every this many steps (default: once per
         epoch), in addition to step 0 and the last step (see below).
     on_divergence : {"raise", "stop"}, default "raise"
-        What to do when a member's loss becomes inf or nan.
+        What to do when a member's loss becomes inf or nan, on a training
+        minibatch or in an evaluation of the full training or validation
+        data (a member whose evaluated loss is not finite has diverged at
+        that step, even if every minibatch loss was finite).
     callback : callable, optional
         Called as ``callback(step, net)`` after every update, with ``step``
         the number of updates so far (1, 2, ...), to record what the
@@ -507,11 +521,28 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     diverged_layer = np.full(S, -1)
     diverged_quantity = [""] * S
 
+    def mark_diverged(bad, step, data):
+        """Record the members in the mask ``bad`` as diverged at ``step``; raise if asked to."""
+        for s in np.flatnonzero(bad):
+            layer, quantity = net.first_nonfinite(s)
+            diverged_step[s], diverged_layer[s], diverged_quantity[s] = step, layer, quantity or "loss"
+        if on_divergence == "raise":
+            s = int(np.flatnonzero(bad)[0])
+            raise TrainingDiverged(net.seeds[s], step, int(diverged_layer[s]), diverged_quantity[s], data=data)
+
     def record(step):
         evals.append(step)
         train_curve.append(evaluate(net, X, y, loss))
         if has_val:
             val_curve.append(evaluate(net, X_val, y_val, loss))
+        # a full pass can fail where the minibatches did not (the last update overflowed, or the
+        # examples that overflow were in no minibatch since): the member diverged at this step too
+        for data, inputs, curve in (("training data", X, train_curve), ("validation data", X_val, val_curve)):
+            bad = (~np.isfinite(curve[-1][0]) & (diverged_step < 0)) if inputs is not None and curve else None
+            if bad is not None and bad.any():
+                with _quiet():
+                    net.forward(inputs)  # keeps every layer, for first_nonfinite (inference mode, as evaluate)
+                mark_diverged(bad, step, data)
 
     if eval_at_start:
         record(0)
@@ -528,12 +559,7 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
             step_loss[step] = np.where(diverged_step >= 0, np.nan, value)
             bad = ~np.isfinite(value) & (diverged_step < 0)
             if bad.any():
-                for s in np.flatnonzero(bad):
-                    layer, quantity = net.first_nonfinite(s)
-                    diverged_step[s], diverged_layer[s], diverged_quantity[s] = step, layer, quantity or "loss"
-                if on_divergence == "raise":
-                    s = int(np.flatnonzero(bad)[0])
-                    raise TrainingDiverged(net.seeds[s], step, int(diverged_layer[s]), diverged_quantity[s])
+                mark_diverged(bad, step, "minibatch")
             frozen = diverged_step >= 0
             with _quiet():
                 net.backward(grad)
@@ -548,7 +574,7 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
                 stop = isinstance(said, (bool, np.bool_)) and bool(said)  # the caller's stopping rule
             if step % eval_every == 0:
                 record(step)
-            if frozen.all() or stop:
+            if (diverged_step >= 0).all() or stop:
                 break
         if (diverged_step >= 0).all() or stop:
             break
