@@ -29,7 +29,11 @@ PAUSE = 0.25  # seconds between blocks of different libraries
 
 
 def winit_step(sizes, batch, activation, seeds=(0,), dtype="float32", lr=0.01, momentum=0.9):
-    """One SGD+momentum step of winit_edu's MLP on a fixed random batch (what wi.train does per step)."""
+    """One SGD+momentum step of winit_edu's MLP on a fixed random batch (what wi.train does per step).
+
+    Like ``wi.train``, the update works on all parameters at once: the network keeps them in one
+    array, and its gradients in another (``MLP._flat_parameters``, ``MLP._flat_gradients``).
+    """
     import winit_edu as wi
     from winit_edu.losses import softmax_cross_entropy
 
@@ -37,17 +41,18 @@ def winit_step(sizes, batch, activation, seeds=(0,), dtype="float32", lr=0.01, m
     rng = np.random.default_rng(0)
     X = rng.standard_normal((batch, sizes[0])).astype(dtype)
     y = rng.integers(0, sizes[-1], size=batch)
-    velocity = [np.zeros_like(p) for p in net.parameters()]
+    flat = net._flat_parameters()
+    flat_velocity = np.zeros_like(flat)
 
     def step():
         out = net.forward(X)
         _, grad = softmax_cross_entropy(out, y)
-        gw, gb, _ = net.backward(grad)
-        for p, v, g in zip(net.parameters(), velocity, [g for pair in zip(gw, gb) for g in pair]):
-            v *= momentum  # the update of wi.train, in place: v <- momentum v - lr g; p <- p + v
-            g *= lr
-            v -= g
-            p += v
+        net.backward(grad)
+        g, v, p = net._flat_gradients(), flat_velocity, flat
+        v *= momentum  # the update of wi.train, in place: v <- momentum v - lr g; p <- p + v
+        g *= lr
+        v -= g
+        p += v
 
     return step
 

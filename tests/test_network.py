@@ -339,6 +339,52 @@ def test_training_with_reused_buffers_equals_plain_numpy_to_the_bit(activation, 
         np.testing.assert_array_equal(a, b)
 
 
+TRAINING_SETUPS = [dict(lr=0.05, momentum=0.9), dict(lr=0.01, optimizer="adam"),
+                   dict(member_lr=[0.01, 0.05, 0.2], momentum=0.5), dict(lr="one per array")]
+
+
+@pytest.mark.parametrize("options", TRAINING_SETUPS)
+@pytest.mark.parametrize("norm", [None, "batch"])
+def test_one_update_for_all_parameters_equals_the_update_array_by_array_to_the_bit(options, norm):
+    # The network keeps its parameters in one array (each array of parameters() a view of it),
+    # and its gradients in another, so that train updates all of them with a few numpy calls.
+    # A replaced array turns that off (train then updates array by array): the same numbers.
+    X, y = make_xor(120, rng=0)
+    kwargs = dict(activation="relu", weight_init="he_normal", seeds=[3, 5, 7], dtype="float32", norm=norm,
+                  norm_affine=norm is not None)
+    together, one_by_one = MLP([2, 16, 16, 2], **kwargs), MLP([2, 16, 16, 2], **kwargs)
+    one_by_one.weights[0] = one_by_one.weights[0].copy()
+    assert together._flat_parameters() is not None and one_by_one._flat_parameters() is None
+    views = together.parameters()
+    if options.get("lr") == "one per array":
+        options = dict(lr=np.resize([0.1, 0.05, 0.02, 0.2], len(views)).tolist())
+    for net in (together, one_by_one):
+        train(net, X, y, batch_size=20, epochs=3, **options)
+    assert all(a is b for a, b in zip(together.parameters(), views))  # updated in place
+    assert together._flat_gradients() is not None
+    for a, b in zip(together.parameters(), one_by_one.parameters()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_copies_and_joined_networks_train_their_own_arrays():
+    # A deep copy's arrays no longer share one buffer: train must update them array by array,
+    # never a buffer they left. member() and concatenate() build networks that share one again.
+    import copy
+
+    X, y = make_xor(60, rng=0)
+    net = MLP([2, 8, 2], activation="tanh", seeds=[0, 1])
+    copied = copy.deepcopy(net)
+    assert copied._flat_parameters() is None
+    start = [p.copy() for p in copied.parameters()]
+    train(net, X, y, lr=0.5, momentum=0.9, epochs=2, batch_size=20)
+    train(copied, X, y, lr=0.5, momentum=0.9, epochs=2, batch_size=20)
+    assert not np.array_equal(start[0], copied.weights[0])
+    for a, b in zip(net.parameters(), copied.parameters()):
+        np.testing.assert_array_equal(a, b)
+    assert net.member(1)._flat_parameters() is not None
+    assert MLP.concatenate([net, net.member(0)])._flat_parameters() is not None
+
+
 def test_sum_over_batch_gives_numpys_sum_to_the_bit():
     # the bias gradients' sum over the batch: a faster order of loops for many narrow members, the same additions
     from winit_edu.network import _sum_over_batch

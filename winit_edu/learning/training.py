@@ -34,7 +34,7 @@ import numpy as np
 from .._checks import check_array, check_choice, check_flag, check_int, check_real
 from ..nn.dropout import DROPOUT_KINDS, _check_alpha_dropout_net, dropout_masks, dropout_stream
 from ..nn.losses import LOSSES, _cross_entropy, _squared_error, check_labels
-from ..nn.network import MLP
+from ..nn.network import MLP, _views_of
 from ..nn.residual import ResidualMLP
 from ..rng import seed_streams
 
@@ -508,10 +508,11 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     loss_fn = _UNCHECKED[loss]
     data_rngs = [seed_streams(s)[2] for s in order_seeds]
     mask_rngs = [dropout_stream(s) for s in order_seeds] if dropout > 0 else None
+    flat = net._flat_parameters() if isinstance(net, MLP) else None  # all parameters in one array, or None
     if optimizer == "adam":
-        state = _Adam(net.parameters(), rates, betas, eps)
+        state = _Adam(net.parameters(), rates, betas, eps, flat)
     else:
-        state = _SGD(net.parameters(), rates, momentum)
+        state = _SGD(net.parameters(), rates, momentum, flat)
     total = epochs * steps_per_epoch
 
     step_loss = np.full((total, S), np.nan)
@@ -567,7 +568,10 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
                 if grad_norm:
                     for k, g in enumerate(grads):
                         norms[step, k] = np.where(frozen, np.nan, np.sqrt(np.square(g).reshape(S, -1).sum(axis=1)))
-                state.update(grads, frozen if frozen.any() else None)
+                if flat is not None and not frozen.any() and (flat_grads := net._flat_gradients()) is not None:
+                    state.update_flat(flat_grads)  # the same arithmetic, on every array at once
+                else:
+                    state.update(grads, frozen if frozen.any() else None)
             step += 1
             if callback is not None:
                 said = callback(step, net)
@@ -619,11 +623,23 @@ class _SGD:
     makes no temporary arrays (and leaves ``lr * g`` in ``grads``). Members
     in ``frozen`` (a boolean mask over the ensemble axis) keep their
     parameters, with a zero velocity.
+
+    ``flat``, when the network keeps all its parameters in one array (its
+    ``_flat_parameters()``), lets :meth:`update_flat` do the same arithmetic on
+    that array and on the gradients' one array: four numpy calls in all
+    instead of four per parameter array, the same numbers to the bit (each
+    element goes through the same operations). The velocity is then one array
+    too, and ``update`` works on views of it.
     """
 
-    def __init__(self, params, rates, momentum):
-        self.params, self.rates, self.momentum = params, rates, momentum
-        self.velocity = [np.zeros_like(p) for p in params] if momentum > 0 else None
+    def __init__(self, params, rates, momentum, flat=None):
+        self.params, self.rates, self.momentum, self.flat = params, rates, momentum, flat
+        if flat is not None:
+            self.flat_rate = _flat_rates(rates, params, flat)
+            self.flat_velocity = np.zeros_like(flat) if momentum > 0 else None
+            self.velocity = _views_of(self.flat_velocity, [p.shape for p in params]) if momentum > 0 else None
+        else:
+            self.velocity = [np.zeros_like(p) for p in params] if momentum > 0 else None
 
     def update(self, grads, frozen=None):
         for k, (p, g) in enumerate(zip(self.params, grads)):
@@ -640,15 +656,35 @@ class _SGD:
                 v -= g
                 p += v
 
+    def update_flat(self, g):
+        """:meth:`update` without frozen members, on the one array of the gradients ``g``."""
+        g *= self.flat_rate
+        if self.flat_velocity is None:
+            self.flat -= g
+        else:
+            v = self.flat_velocity
+            v *= self.momentum
+            v -= g
+            self.flat += v
+
 
 class _Adam:
-    """Adam (Kingma and Ba 2015), in place; frozen members keep their parameters and moments."""
+    """Adam (Kingma and Ba 2015), in place; frozen members keep their parameters and moments.
 
-    def __init__(self, params, rates, betas, eps):
-        self.params, self.rates, self.eps = params, rates, eps
+    With ``flat`` (see :class:`_SGD`) the moments are one array each and
+    :meth:`update_flat` updates every parameter at once, to the same bits.
+    """
+
+    def __init__(self, params, rates, betas, eps, flat=None):
+        self.params, self.rates, self.eps, self.flat = params, rates, eps, flat
         self.b1, self.b2 = betas
-        self.m = [np.zeros_like(p) for p in params]
-        self.v = [np.zeros_like(p) for p in params]
+        if flat is not None:
+            self.flat_rate = _flat_rates(rates, params, flat)
+            self.flat_m, self.flat_v = np.zeros_like(flat), np.zeros_like(flat)
+            self.m, self.v = (_views_of(a, [p.shape for p in params]) for a in (self.flat_m, self.flat_v))
+        else:
+            self.m = [np.zeros_like(p) for p in params]
+            self.v = [np.zeros_like(p) for p in params]
         self.t = 0
 
     def update(self, grads, frozen=None):
@@ -658,12 +694,40 @@ class _Adam:
             m, v = self.m[k], self.v[k]
             if frozen is not None:
                 g[frozen] = 0.0
-            m *= self.b1
-            m += (1.0 - self.b1) * g
-            v *= self.b2
-            v += (1.0 - self.b2) * (g * g)
-            step = (m / c1) / (np.sqrt(v / c2) + self.eps)
+            step = self._step(m, v, g, c1, c2)
             step *= self.rates[k]
             if frozen is not None:
                 step[frozen] = 0.0
             p -= step
+
+    def update_flat(self, g):
+        """:meth:`update` without frozen members, on the one array of the gradients ``g``."""
+        self.t += 1
+        c1, c2 = 1.0 - self.b1 ** self.t, 1.0 - self.b2 ** self.t
+        step = self._step(self.flat_m, self.flat_v, g, c1, c2)
+        step *= self.flat_rate
+        self.flat -= step
+
+    def _step(self, m, v, g, c1, c2):
+        """Update the moments ``m, v`` in place; return ``m_hat / (sqrt(v_hat) + eps)``, a new array."""
+        m *= self.b1
+        m += (1.0 - self.b1) * g
+        v *= self.b2
+        v += (1.0 - self.b2) * (g * g)
+        return (m / c1) / (np.sqrt(v / c2) + self.eps)
+
+
+def _flat_rates(rates, params, flat):
+    """The learning rates for a flat update: the one rate as it is, or one entry per parameter.
+
+    One rate for every array stays a Python number, as in the array-by-array update. Rates
+    that differ (one per array, or one per member with ``member_lr``) are spread into an
+    array of ``flat``'s size and dtype, entry for entry the number the array-by-array
+    update multiplies by (a Python float is rounded to the dtype in both).
+    """
+    if all(np.ndim(r) == 0 for r in rates) and len(set(rates)) == 1:
+        return rates[0]
+    spread = np.empty_like(flat)
+    for view, r in zip(_views_of(spread, [p.shape for p in params]), rates):
+        view[...] = r
+    return spread
