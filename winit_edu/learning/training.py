@@ -522,10 +522,22 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
     diverged_layer = np.full(S, -1)
     diverged_quantity = [""] * S
 
-    def mark_diverged(bad, step, data):
-        """Record the members in the mask ``bad`` as diverged at ``step``; raise if asked to."""
+    def mark_diverged(bad, step, data, inputs=None):
+        """Record the members in the mask ``bad`` as diverged at ``step``; raise if asked to.
+
+        Where the failure is in the last forward pass (a minibatch), that pass says where it
+        started; for an evaluation, a one-member copy runs forward over ``inputs`` to say it
+        (the evaluation kept no layer, and a pass of the whole ensemble over the whole data
+        that keeps every layer can take gigabytes).
+        """
         for s in np.flatnonzero(bad):
-            layer, quantity = net.first_nonfinite(s)
+            if inputs is None:
+                layer, quantity = net.first_nonfinite(s)
+            else:
+                probe = net.member(s)
+                with _quiet():
+                    probe.forward(inputs)  # inference mode, as evaluate
+                layer, quantity = probe.first_nonfinite(0)
             diverged_step[s], diverged_layer[s], diverged_quantity[s] = step, layer, quantity or "loss"
         if on_divergence == "raise":
             s = int(np.flatnonzero(bad)[0])
@@ -541,9 +553,7 @@ def train(net, X, y, *, loss="cross_entropy", lr=0.1, momentum=0.0, batch_size=6
         for data, inputs, curve in (("training data", X, train_curve), ("validation data", X_val, val_curve)):
             bad = (~np.isfinite(curve[-1][0]) & (diverged_step < 0)) if inputs is not None and curve else None
             if bad is not None and bad.any():
-                with _quiet():
-                    net.forward(inputs)  # keeps every layer, for first_nonfinite (inference mode, as evaluate)
-                mark_diverged(bad, step, data)
+                mark_diverged(bad, step, data, inputs)
 
     if eval_at_start:
         record(0)

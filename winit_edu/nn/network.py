@@ -419,21 +419,28 @@ class MLP:
             members_w.append([self._draw(w_inits[l], shape, rng_w, "weight_init") for l, shape in enumerate(shapes)])
             members_b.append([self._draw(b_inits[l], (n_out,), rng_b, "bias_init")
                               for l, (_, n_out) in enumerate(shapes)])
-        self.weights = [np.stack([m[l] for m in members_w]).astype(self.dtype) for l in range(n_layers)]
-        self.biases = [np.stack([m[l] for m in members_b]).astype(self.dtype) for l in range(n_layers)]
-        self.grad_weights, self.grad_biases = [], []
         hidden = self.sizes[1:-1]
         gains = self._norm_gains(1.0 if norm_gain is None else norm_gain, len(hidden))
         S = len(self.seeds)
-        self.norm_gains = [np.full((S, n), g, dtype=self.dtype) for g, n in zip(gains, hidden)] if norm_affine else []
-        self.norm_biases = [np.zeros((S, n), dtype=self.dtype) for n in hidden] if norm_affine else []
+        # every parameter a view of one array (see _pack), each member's draws stacked straight into it
+        param_shapes = [shape for n_in, n_out in shapes for shape in ((S, n_in, n_out), (S, n_out))]
+        param_shapes += [(S, n) for n in hidden for _ in range(2)] if norm_affine else []
+        flat = np.empty(sum(math.prod(shape) for shape in param_shapes), dtype=self.dtype)
+        views = _views_of(flat, param_shapes)
+        for l in range(n_layers):
+            np.stack([m[l] for m in members_w], out=views[2 * l])
+            np.stack([m[l] for m in members_b], out=views[2 * l + 1])
+        for k, g in enumerate(gains if norm_affine else []):
+            views[2 * n_layers + 2 * k][...] = g
+            views[2 * n_layers + 2 * k + 1][...] = 0.0
+        self._adopt(flat, views)
+        self.grad_weights, self.grad_biases = [], []
         self.grad_norm_gains, self.grad_norm_biases = [], []
         self.running_means = [np.zeros((S, n), dtype=self.dtype) for n in hidden] if norm == "batch" else []
         self.running_vars = [np.ones((S, n), dtype=self.dtype) for n in hidden] if norm == "batch" else []
         self._inputs = self._pre = self._post = self._masks = None  # what the last forward pass saw, for backward
         self._hat, self._inv_std, self._training = {}, {}, False
         self._work = {}  # (name, layer) -> array reused across steps; see "Memory" in the module docstring
-        self._pack()
 
     @property
     def norm_eps(self):
@@ -494,7 +501,11 @@ class MLP:
         views = _views_of(flat, [p.shape for p in params])
         for view, p in zip(views, params):
             view[...] = p
-        L = self.n_layers
+        self._adopt(flat, views)
+
+    def _adopt(self, flat, views):
+        """Make ``views`` (of ``flat``, in the order of :meth:`parameters`) the network's parameters."""
+        L = len(self.sizes) - 1
         self.weights, self.biases = views[0:2 * L:2], views[1:2 * L:2]
         self.norm_gains, self.norm_biases = views[2 * L::2], views[2 * L + 1::2]
         self._flat, self._flat_views = flat, views
