@@ -39,9 +39,9 @@ parameters are views of one contiguous array, and :meth:`MLP.backward` writes
 the gradients into views of another, in the order of :meth:`MLP.parameters`.
 :func:`~winit_edu.training.train` then updates everything with four numpy
 calls on two long arrays instead of four per parameter array: in a small
-network numpy's cost per call is most of the update (the toy 2-5x32-2
-network's step went from 114 to 98 microseconds). The numbers are the same to
-the bit. Replacing an array (``net.weights[0] = W``) is allowed; training then
+network numpy's cost per call is most of the update (benchmarks/README.md,
+"Tenth session": 18% more steps per second on the toy 2-5x32-2 network, 12%
+on the deep 64-wide one). The numbers are the same to the bit. Replacing an array (``net.weights[0] = W``) is allowed; training then
 updates array by array.
 
 **Non-finite values.** A diverging network overflows: its outputs become inf
